@@ -1,0 +1,542 @@
+//! The one request path of hfkit.
+//!
+//! [`HttpClient`] owns a single `reqwest::Client` and alone decides which user-agent is sent,
+//! whether a token is attached (only to trusted origins, checked again at every redirect hop, since
+//! hfkit follows redirects itself), how error responses become typed [`Error`]s and what is
+//! retried. Offline mode is enforced here too: no socket is opened while it is on.
+
+pub mod response;
+pub mod retry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::auth::{Token, is_trusted, origin_of};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+pub use response::ErrorScope;
+pub use retry::RetryPolicy;
+
+/// The most requests one redirect walk may make.
+const MAX_HOPS: usize = 20;
+
+/// Which token a request carries (always subject to the trusted-origin rule).
+#[derive(Debug, Clone, Default)]
+pub enum TokenMode {
+    /// The client's resolved token (builder, `HF_TOKEN`, token file).
+    #[default]
+    Auto,
+    /// This token.
+    Explicit(Token),
+    /// No token.
+    Never,
+}
+
+/// How redirects are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Redirects {
+    /// Redirects are returned as they are.
+    None,
+    /// Follow redirects to the same or a trusted origin; stop at the first foreign one and return
+    /// that redirect response (used to read file metadata).
+    #[default]
+    Trusted,
+    /// Follow every redirect; the token is dropped on hops to untrusted origins.
+    All,
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Raw bytes with a content type.
+    Bytes(Bytes, Option<String>),
+    /// A JSON document.
+    Json(Bytes),
+    /// An `application/x-www-form-urlencoded` form.
+    Form(Vec<(String, String)>),
+}
+
+/// One HTTP request, before it is sent.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Body>,
+    token: TokenMode,
+    redirects: Redirects,
+    retry: Option<RetryPolicy>,
+    timeout: Option<Duration>,
+    trust_origin: bool,
+    scope: ErrorScope,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    settings: Settings,
+    user_agent: String,
+    trusted: Vec<(String, String, u16)>,
+}
+
+/// The shared HTTP client. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("user_agent", &self.inner.user_agent)
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+/// The version of the compiler that built hfkit.
+pub const RUSTC_VERSION: &str = env!("HFKIT_RUSTC_VERSION");
+
+impl HttpClient {
+    /// Builds the client for `settings`.
+    pub fn new(settings: Settings) -> Result<Self> {
+        let user_agent = build_user_agent(&settings);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.download_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let mut trusted = Vec::new();
+        for u in [
+            settings.endpoint.as_str(),
+            "https://huggingface.co",
+            "https://hf.co",
+        ] {
+            if let Ok(u) = Url::parse(u) {
+                trusted.push(origin_of(&u));
+            }
+        }
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                settings,
+                user_agent,
+                trusted,
+            }),
+        })
+    }
+
+    /// Adds origins (e.g. an inference router) that may receive the token.
+    pub fn with_trusted_origins(settings: Settings, extra: &[&str]) -> Result<Self> {
+        let me = Self::new(settings)?;
+        let mut inner = Arc::try_unwrap(me.inner).unwrap_or_else(|arc| Inner {
+            client: arc.client.clone(),
+            settings: arc.settings.clone(),
+            user_agent: arc.user_agent.clone(),
+            trusted: arc.trusted.clone(),
+        });
+        for u in extra {
+            if let Ok(u) = Url::parse(u) {
+                inner.trusted.push(origin_of(&u));
+            }
+        }
+        Ok(HttpClient {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The user-agent sent with every request.
+    pub fn user_agent(&self) -> &str {
+        &self.inner.user_agent
+    }
+
+    /// The underlying `reqwest` client (no redirects followed, no token attached).
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.inner.client
+    }
+
+    /// The default retry policy of this client.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::from_settings(&self.inner.settings)
+    }
+
+    /// Whether a token may be sent to `url`.
+    pub fn is_trusted(&self, url: &Url) -> bool {
+        is_trusted(url, &self.inner.trusted)
+    }
+
+    /// Starts a request. `url` must be absolute.
+    pub fn request(&self, method: Method, url: &str) -> Result<RequestBuilder> {
+        let url = Url::parse(url)
+            .map_err(|e| Error::InvalidInput(format!("invalid URL {url:?}: {e}")))?;
+        Ok(RequestBuilder {
+            client: self.clone(),
+            req: Request {
+                method,
+                url,
+                headers: HeaderMap::new(),
+                body: None,
+                token: TokenMode::Auto,
+                redirects: Redirects::Trusted,
+                retry: None,
+                timeout: None,
+                trust_origin: false,
+                scope: ErrorScope::default(),
+            },
+        })
+    }
+
+    /// `GET url`.
+    pub fn get(&self, url: &str) -> Result<RequestBuilder> {
+        self.request(Method::GET, url)
+    }
+
+    /// `HEAD url`.
+    pub fn head(&self, url: &str) -> Result<RequestBuilder> {
+        self.request(Method::HEAD, url)
+    }
+
+    /// `POST url`.
+    pub fn post(&self, url: &str) -> Result<RequestBuilder> {
+        self.request(Method::POST, url)
+    }
+
+    fn token_for(&self, mode: &TokenMode) -> Option<Token> {
+        match mode {
+            TokenMode::Auto => self.inner.settings.resolve_token(),
+            TokenMode::Explicit(t) => Some(t.clone()),
+            TokenMode::Never => None,
+        }
+    }
+
+    /// Sends once, walking redirects; returns whatever status the last hop gave.
+    async fn send_walk(&self, req: &Request) -> Result<reqwest::Response> {
+        if self.inner.settings.offline {
+            return Err(Error::Offline {
+                what: format!("{} {}", req.method, response::redact_url(req.url.as_str())),
+            });
+        }
+        let token = self.token_for(&req.token);
+        let first_origin = origin_of(&req.url);
+        let mut url = req.url.clone();
+        let mut method = req.method.clone();
+        let mut body = req.body.clone();
+        for _ in 0..MAX_HOPS {
+            let trusted = self.is_trusted(&url) || (req.trust_origin && origin_of(&url) == first_origin);
+            let mut rb = self
+                .inner
+                .client
+                .request(method.clone(), url.clone())
+                .header(header::USER_AGENT, &self.inner.user_agent)
+                .header("x-amzn-trace-id", uuid::Uuid::new_v4().to_string())
+                .headers(req.headers.clone());
+            if let Some(t) = &token
+                && trusted
+                && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+            {
+                v.set_sensitive(true);
+                rb = rb.header(header::AUTHORIZATION, v);
+            }
+            if let Some(t) = req.timeout {
+                rb = rb.timeout(t);
+            }
+            rb = match &body {
+                None => rb,
+                Some(Body::Bytes(b, ct)) => {
+                    let rb = rb.body(b.clone());
+                    match ct {
+                        Some(ct) => rb.header(header::CONTENT_TYPE, ct),
+                        None => rb,
+                    }
+                }
+                Some(Body::Json(b)) => {
+                    let rb = rb.body(b.clone());
+                    if req.headers.contains_key(header::CONTENT_TYPE) {
+                        rb
+                    } else {
+                        rb.header(header::CONTENT_TYPE, "application/json")
+                    }
+                }
+                Some(Body::Form(pairs)) => rb.form(pairs),
+            };
+            if self.inner.settings.debug {
+                tracing::debug!(
+                    "curl -X {} -H 'authorization: Bearer <TOKEN>' '{}'",
+                    method,
+                    response::redact_url(url.as_str())
+                );
+            }
+            let resp = rb
+                .send()
+                .await
+                .map_err(|e| transport_error(&e, &method, &url, req.timeout))?;
+            let status = resp.status();
+            if !status.is_redirection() || req.redirects == Redirects::None {
+                return Ok(resp);
+            }
+            let Some(location) = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            else {
+                return Ok(resp);
+            };
+            let next = url.join(location).map_err(|e| Error::MalformedResponse {
+                url: response::redact_url(url.as_str()),
+                message: format!("invalid redirect Location {location:?}: {e}"),
+            })?;
+            let same_or_trusted = origin_of(&next) == origin_of(&url) || self.is_trusted(&next);
+            if req.redirects == Redirects::Trusted && !same_or_trusted {
+                return Ok(resp);
+            }
+            if matches!(status.as_u16(), 301..=303) && method != Method::HEAD {
+                method = Method::GET;
+                body = None;
+            }
+            url = next;
+        }
+        Err(Error::MalformedResponse {
+            url: response::redact_url(req.url.as_str()),
+            message: format!("more than {MAX_HOPS} redirects"),
+        })
+    }
+
+    /// Sends once and maps a status ≥ 400 to a typed error.
+    async fn send_checked(&self, req: &Request) -> Result<reqwest::Response> {
+        let resp = self.send_walk(req).await?;
+        if resp.status().as_u16() >= 400 {
+            return Err(response::error_from_response(resp, req.method.as_str(), &req.scope).await);
+        }
+        Ok(resp)
+    }
+}
+
+fn transport_error(e: &reqwest::Error, method: &Method, url: &Url, timeout: Option<Duration>) -> Error {
+    let url = response::redact_url(url.as_str());
+    if e.is_timeout() {
+        return Error::Timeout {
+            method: method.to_string(),
+            url,
+            elapsed: timeout.unwrap_or_default(),
+        };
+    }
+    // The innermost cause says the most ("connection refused"); reqwest's own text repeats the URL.
+    let mut msg = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    Error::Network {
+        method: method.to_string(),
+        url,
+        message: msg,
+    }
+}
+
+/// Maps a body-read failure of a response to an error.
+pub fn body_error(e: &reqwest::Error, method: &str, url: &str) -> Error {
+    let url = response::redact_url(url);
+    if e.is_timeout() {
+        return Error::Timeout {
+            method: method.to_owned(),
+            url,
+            elapsed: Duration::ZERO,
+        };
+    }
+    let mut msg = String::new();
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    Error::Network {
+        method: method.to_owned(),
+        url,
+        message: format!("connection lost while reading the body: {msg}"),
+    }
+}
+
+fn build_user_agent(s: &Settings) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    if s.disable_telemetry {
+        return format!("hfkit/{version}");
+    }
+    let mut ua = String::new();
+    if let Some(p) = &s.user_agent_prefix {
+        ua.push_str(p);
+        ua.push_str("; ");
+    }
+    ua.push_str(&format!("hfkit/{version}; rust/{RUSTC_VERSION}"));
+    if let Some(o) = &s.user_agent_origin {
+        ua.push_str("; origin/");
+        ua.push_str(o);
+    }
+    ua
+}
+
+/// A request being built. Send it with [`send`](Self::send).
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder {
+    client: HttpClient,
+    req: Request,
+}
+
+impl RequestBuilder {
+    /// Adds a header.
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Result<Self> {
+        let name = HeaderName::from_bytes(name.as_ref().as_bytes())
+            .map_err(|e| Error::InvalidInput(format!("invalid header name: {e}")))?;
+        let value = HeaderValue::from_str(value.as_ref())
+            .map_err(|e| Error::InvalidInput(format!("invalid value for header {name}: {e}")))?;
+        self.req.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Adds static headers (cannot fail).
+    pub fn header_static(mut self, name: &'static str, value: &'static str) -> Self {
+        self.req
+            .headers
+            .insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        self
+    }
+
+    /// Adds query parameters.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        {
+            let mut q = self.req.url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k.as_ref(), v.as_ref());
+            }
+        }
+        if self.req.url.query() == Some("") {
+            self.req.url.set_query(None);
+        }
+        self
+    }
+
+    /// A JSON body.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::json("request body", e))?;
+        self.req.body = Some(Body::Json(Bytes::from(bytes)));
+        Ok(self)
+    }
+
+    /// A raw body.
+    pub fn body(mut self, bytes: impl Into<Bytes>, content_type: Option<&str>) -> Self {
+        self.req.body = Some(Body::Bytes(bytes.into(), content_type.map(str::to_owned)));
+        self
+    }
+
+    /// A form body.
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.req.body = Some(Body::Form(pairs));
+        self
+    }
+
+    /// Which token to send.
+    pub fn token(mut self, mode: TokenMode) -> Self {
+        self.req.token = mode;
+        self
+    }
+
+    /// How redirects are handled (default: [`Redirects::Trusted`]).
+    pub fn redirects(mut self, r: Redirects) -> Self {
+        self.req.redirects = r;
+        self
+    }
+
+    /// Retries transient failures with the client's policy.
+    pub fn retry(mut self) -> Self {
+        self.req.retry = Some(self.client.retry_policy());
+        self
+    }
+
+    /// Retries transient failures with `policy`.
+    pub fn retry_with(mut self, policy: RetryPolicy) -> Self {
+        self.req.retry = Some(policy);
+        self
+    }
+
+    /// A total timeout for this request.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.req.timeout = Some(t);
+        self
+    }
+
+    /// Treats the request URL's own origin as trusted (the token may go there), e.g. a URL the
+    /// caller configured as an inference endpoint.
+    pub fn trust_origin(mut self, yes: bool) -> Self {
+        self.req.trust_origin = yes;
+        self
+    }
+
+    /// What the request concerns, for error messages and variants.
+    pub fn scope(mut self, scope: ErrorScope) -> Self {
+        self.req.scope = scope;
+        self
+    }
+
+    /// The request as built.
+    pub fn build(self) -> Request {
+        self.req
+    }
+
+    /// Sends; a status ≥ 400 becomes a typed error. Retries when asked to.
+    pub async fn send(self) -> Result<reqwest::Response> {
+        let RequestBuilder { client, req } = self;
+        match req.retry {
+            Some(policy) => policy.run(|| client.send_checked(&req)).await,
+            None => client.send_checked(&req).await,
+        }
+    }
+
+    /// Sends and returns the response whatever its status (redirects walked as configured).
+    pub async fn send_unchecked(self) -> Result<reqwest::Response> {
+        let RequestBuilder { client, req } = self;
+        match req.retry {
+            Some(policy) => policy.run(|| client.send_walk(&req)).await,
+            None => client.send_walk(&req).await,
+        }
+    }
+
+    /// Sends and parses a JSON answer.
+    pub async fn send_json<T: serde::de::DeserializeOwned>(self) -> Result<T> {
+        let RequestBuilder { client, req } = self;
+        let url = response::redact_url(req.url.as_str());
+        let method = req.method.to_string();
+        let run = || async {
+            let resp = client.send_checked(&req).await?;
+            let bytes = resp.bytes().await.map_err(|e| body_error(&e, &method, &url))?;
+            Ok(bytes)
+        };
+        let bytes = match req.retry {
+            Some(policy) => policy.run(run).await?,
+            None => run().await?,
+        };
+        serde_json::from_slice(&bytes).map_err(|e| Error::MalformedResponse {
+            url: url.clone(),
+            message: format!("unexpected JSON: {e}"),
+        })
+    }
+}
+
+/// Maps a response with status ≥ 400 to an error; passes others through.
+pub async fn check(resp: reqwest::Response, method: &str, scope: &ErrorScope) -> Result<reqwest::Response> {
+    if resp.status().as_u16() >= 400 {
+        return Err(response::error_from_response(resp, method, scope).await);
+    }
+    Ok(resp)
+}
