@@ -136,12 +136,16 @@ pub fn remove_token(token_path: &Path, name: Option<&str>) -> Result<()> {
         return remove(token_path);
     };
     if !path.exists() {
-        return Err(Error::InvalidInput(format!("no stored token named {name:?}")));
+        return Err(Error::InvalidInput(format!(
+            "no stored token named {name:?}"
+        )));
     }
     let mut ini = load_ini(&path)?;
     let removed = ini.delete(Some(name));
     let Some(props) = removed else {
-        return Err(Error::InvalidInput(format!("no stored token named {name:?}")));
+        return Err(Error::InvalidInput(format!(
+            "no stored token named {name:?}"
+        )));
     };
     save_ini_sorted(&path, &ini)?;
     if let (Some(active), Some(stored)) = (
@@ -167,10 +171,8 @@ fn load_ini(path: &Path) -> Result<ini::Ini> {
 }
 
 fn save_ini_sorted(path: &Path, ini: &ini::Ini) -> Result<()> {
-    let mut sections: Vec<(&str, &ini::Properties)> = ini
-        .iter()
-        .filter_map(|(s, p)| s.map(|s| (s, p)))
-        .collect();
+    let mut sections: Vec<(&str, &ini::Properties)> =
+        ini.iter().filter_map(|(s, p)| s.map(|s| (s, p))).collect();
     sections.sort_by(|a, b| a.0.cmp(b.0));
     let mut text = String::new();
     for (name, props) in sections {
@@ -232,7 +234,7 @@ pub(crate) fn origin_of(url: &url::Url) -> (String, String, u16) {
 /// (e.g. an inference router).
 pub(crate) fn is_trusted(url: &url::Url, trusted: &[(String, String, u16)]) -> bool {
     let o = origin_of(url);
-    trusted.iter().any(|t| *t == o)
+    trusted.contains(&o)
 }
 
 #[cfg(test)]

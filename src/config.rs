@@ -138,6 +138,14 @@ impl Settings {
     pub fn disable_symlinks(&self) -> bool {
         self.disable_symlinks
     }
+    /// Whether the warning about copies replacing symlinks is silenced.
+    pub fn disable_symlinks_warning(&self) -> bool {
+        self.disable_symlinks_warning
+    }
+    /// How long to wait for another process's download lock (`None`: unbounded).
+    pub fn lock_timeout(&self) -> Option<Duration> {
+        self.lock_timeout
+    }
     /// Whether progress bars are forced on (`Some(true)`), off (`Some(false)`) or left to the caller.
     pub fn progress_bars(&self) -> Option<bool> {
         self.progress_bars
@@ -501,7 +509,10 @@ fn expand_path(value: &str, env: &dyn Fn(&str) -> Option<String>, home: Option<&
         if chars[i] == '$' {
             let (name, next) = if chars.get(i + 1) == Some(&'{') {
                 match chars[i + 2..].iter().position(|&c| c == '}') {
-                    Some(end) => (chars[i + 2..i + 2 + end].iter().collect::<String>(), i + 3 + end),
+                    Some(end) => (
+                        chars[i + 2..i + 2 + end].iter().collect::<String>(),
+                        i + 3 + end,
+                    ),
                     None => (String::new(), i),
                 }
             } else {
@@ -509,7 +520,10 @@ fn expand_path(value: &str, env: &dyn Fn(&str) -> Option<String>, home: Option<&
                     .iter()
                     .take_while(|c| c.is_ascii_alphanumeric() || **c == '_')
                     .count();
-                (chars[i + 1..i + 1 + len].iter().collect::<String>(), i + 1 + len)
+                (
+                    chars[i + 1..i + 1 + len].iter().collect::<String>(),
+                    i + 1 + len,
+                )
             };
             if !name.is_empty()
                 && let Some(v) = env(&name)
@@ -562,7 +576,10 @@ mod tests {
 
     #[test]
     fn endpoint_and_flags() {
-        let s = build(&[("HF_ENDPOINT", "http://127.0.0.1:9/"), ("HF_HUB_OFFLINE", "yes")]);
+        let s = build(&[
+            ("HF_ENDPOINT", "http://127.0.0.1:9/"),
+            ("HF_HUB_OFFLINE", "yes"),
+        ]);
         assert_eq!(s.endpoint(), "http://127.0.0.1:9");
         assert!(s.offline());
         let s = build(&[("HF_HUB_OFFLINE", "2"), ("TRANSFORMERS_OFFLINE", "1")]);
@@ -595,9 +612,15 @@ mod tests {
 
     #[test]
     fn token_order() {
-        let s = build(&[("HF_TOKEN", " hf_abc\r\n"), ("HUGGING_FACE_HUB_TOKEN", "hf_legacy")]);
+        let s = build(&[
+            ("HF_TOKEN", " hf_abc\r\n"),
+            ("HUGGING_FACE_HUB_TOKEN", "hf_legacy"),
+        ]);
         assert_eq!(s.resolve_token().unwrap().expose(), "hf_abc");
-        let s = build(&[("HUGGING_FACE_HUB_TOKEN", "hf_legacy"), ("HF_HOME", "/nonexistent")]);
+        let s = build(&[
+            ("HUGGING_FACE_HUB_TOKEN", "hf_legacy"),
+            ("HF_HOME", "/nonexistent"),
+        ]);
         assert_eq!(s.resolve_token().unwrap().expose(), "hf_legacy");
         let s = build(&[
             ("HF_TOKEN", "hf_abc"),

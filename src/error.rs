@@ -174,7 +174,9 @@ pub enum Error {
         reason: String,
     },
     /// The cached snapshot misses files its listing names.
-    #[error("the cached snapshot {path} is incomplete: missing {missing:?}; download it again online")]
+    #[error(
+        "the cached snapshot {path} is incomplete: missing {missing:?}; download it again online"
+    )]
     IncompleteSnapshot {
         /// The snapshot folder.
         path: PathBuf,
@@ -182,7 +184,9 @@ pub enum Error {
         missing: Vec<String>,
     },
     /// The server's metadata for a file is missing a required header.
-    #[error("the server's answer for {url} lacks {missing}: cannot tell which version of the file it is")]
+    #[error(
+        "the server's answer for {url} lacks {missing}: cannot tell which version of the file it is"
+    )]
     FileMetadata {
         /// The URL.
         url: String,
@@ -190,7 +194,9 @@ pub enum Error {
         missing: String,
     },
     /// A downloaded file does not have the announced size.
-    #[error("downloaded {url}: expected {expected} bytes, got {actual}; the partial file was deleted")]
+    #[error(
+        "downloaded {url}: expected {expected} bytes, got {actual}; the partial file was deleted"
+    )]
     SizeMismatch {
         /// The URL.
         url: String,
@@ -200,7 +206,9 @@ pub enum Error {
         actual: u64,
     },
     /// A downloaded file's checksum does not match its etag.
-    #[error("downloaded {url}: checksum {actual} does not match the expected {expected}; the file was deleted")]
+    #[error(
+        "downloaded {url}: checksum {actual} does not match the expected {expected}; the file was deleted"
+    )]
     ChecksumMismatch {
         /// The URL.
         url: String,
@@ -292,7 +300,8 @@ impl Error {
 
     /// The server's message, if any.
     pub fn server_message(&self) -> Option<&str> {
-        self.http_context().and_then(|c| c.server_message.as_deref())
+        self.http_context()
+            .and_then(|c| c.server_message.as_deref())
     }
 
     /// The HTTP exchange behind this error, if it came from a response.

@@ -205,7 +205,10 @@ pub fn validate_revision(revision: &str) -> Result<()> {
     if revision.chars().any(|c| c.is_control()) {
         return bad("contains control characters");
     }
-    if revision.split('/').any(|s| s == ".." || s == "." || s.is_empty()) {
+    if revision
+        .split('/')
+        .any(|s| s == ".." || s == "." || s.is_empty())
+    {
         return bad("contains an empty, `.` or `..` segment");
     }
     if revision.contains('\\') {
@@ -216,7 +219,10 @@ pub fn validate_revision(revision: &str) -> Result<()> {
 
 /// Whether `revision` is a full commit id (40 lowercase hex characters).
 pub fn is_commit_id(revision: &str) -> bool {
-    revision.len() == 40 && revision.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    revision.len() == 40
+        && revision
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Validates a repository-relative file path before it touches the file system: rejects absolute
@@ -312,7 +318,11 @@ impl Repo {
 
     /// The cache folder name: `models--org--name`.
     pub fn folder_name(&self) -> String {
-        format!("{}--{}", self.repo_type.plural(), self.id.as_str().replace('/', "--"))
+        format!(
+            "{}--{}",
+            self.repo_type.plural(),
+            self.id.as_str().replace('/', "--")
+        )
     }
 
     /// `type/id`, as used in messages.
@@ -353,7 +363,17 @@ mod tests {
         for ok in ["a.txt", "dir/a.txt", "a..b", ".gitattributes"] {
             assert!(validate_repo_path(ok).is_ok(), "{ok}");
         }
-        for bad in ["../evil", "a/../../b", "/etc/passwd", "C:/x", "\\\\server\\x", "a//b", "./a", "a\\b", ""] {
+        for bad in [
+            "../evil",
+            "a/../../b",
+            "/etc/passwd",
+            "C:/x",
+            "\\\\server\\x",
+            "a//b",
+            "./a",
+            "a\\b",
+            "",
+        ] {
             assert!(validate_repo_path(bad).is_err(), "{bad}");
         }
     }

@@ -234,7 +234,8 @@ impl HttpClient {
         let mut method = req.method.clone();
         let mut body = req.body.clone();
         for _ in 0..MAX_HOPS {
-            let trusted = self.is_trusted(&url) || (req.trust_origin && origin_of(&url) == first_origin);
+            let trusted =
+                self.is_trusted(&url) || (req.trust_origin && origin_of(&url) == first_origin);
             let mut rb = self
                 .inner
                 .client
@@ -323,7 +324,12 @@ impl HttpClient {
     }
 }
 
-fn transport_error(e: &reqwest::Error, method: &Method, url: &Url, timeout: Option<Duration>) -> Error {
+fn transport_error(
+    e: &reqwest::Error,
+    method: &Method,
+    url: &Url,
+    timeout: Option<Duration>,
+) -> Error {
     let url = response::redact_url(url.as_str());
     if e.is_timeout() {
         return Error::Timeout {
@@ -407,14 +413,18 @@ impl RequestBuilder {
 
     /// Adds static headers (cannot fail).
     pub fn header_static(mut self, name: &'static str, value: &'static str) -> Self {
-        self.req
-            .headers
-            .insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        self.req.headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
         self
     }
 
     /// Adds query parameters.
-    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         {
             let mut q = self.req.url.query_pairs_mut();
             for (k, v) in pairs {
@@ -519,7 +529,10 @@ impl RequestBuilder {
         let method = req.method.to_string();
         let run = || async {
             let resp = client.send_checked(&req).await?;
-            let bytes = resp.bytes().await.map_err(|e| body_error(&e, &method, &url))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| body_error(&e, &method, &url))?;
             Ok(bytes)
         };
         let bytes = match req.retry {
@@ -534,7 +547,11 @@ impl RequestBuilder {
 }
 
 /// Maps a response with status ≥ 400 to an error; passes others through.
-pub async fn check(resp: reqwest::Response, method: &str, scope: &ErrorScope) -> Result<reqwest::Response> {
+pub async fn check(
+    resp: reqwest::Response,
+    method: &str,
+    scope: &ErrorScope,
+) -> Result<reqwest::Response> {
     if resp.status().as_u16() >= 400 {
         return Err(response::error_from_response(resp, method, scope).await);
     }

@@ -78,7 +78,11 @@ pub fn redact_url(url: &str) -> String {
                 let kept: Vec<(String, String)> = u
                     .query_pairs()
                     .map(|(k, v)| {
-                        let v = if sensitive(&k) { "***".to_owned() } else { v.into_owned() };
+                        let v = if sensitive(&k) {
+                            "***".to_owned()
+                        } else {
+                            v.into_owned()
+                        };
                         (k.into_owned(), v)
                     })
                     .collect();
@@ -105,19 +109,17 @@ pub fn body_message(body: &[u8]) -> Option<String> {
                         .iter()
                         .filter_map(|x| match x {
                             serde_json::Value::String(s) => Some(s.clone()),
-                            serde_json::Value::Object(o) => o
-                                .get("message")
-                                .and_then(|m| m.as_str())
-                                .map(str::to_owned),
+                            serde_json::Value::Object(o) => {
+                                o.get("message").and_then(|m| m.as_str()).map(str::to_owned)
+                            }
                             _ => None,
                         })
                         .collect();
                     (!parts.is_empty()).then(|| parts.join("; "))
                 }
-                serde_json::Value::Object(o) => o
-                    .get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_owned),
+                serde_json::Value::Object(o) => {
+                    o.get("message").and_then(|m| m.as_str()).map(str::to_owned)
+                }
                 _ => None,
             }
         };
@@ -157,7 +159,12 @@ pub fn error_from_parts(
     url: &str,
     scope: &ErrorScope,
 ) -> Error {
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let code = header("x-error-code");
     let header_msg = header("x-error-message");
     let body_msg = body_message(body);
@@ -242,7 +249,14 @@ mod tests {
         for (k, v) in hdrs {
             h.insert(*k, HeaderValue::from_static(v));
         }
-        error_from_parts(status, &h, body.as_bytes(), "GET", url, &ErrorScope::default())
+        error_from_parts(
+            status,
+            &h,
+            body.as_bytes(),
+            "GET",
+            url,
+            &ErrorScope::default(),
+        )
     }
 
     #[test]
@@ -257,21 +271,44 @@ mod tests {
         assert_eq!(e.request_id(), Some("abc"));
         assert_eq!(e.server_message(), Some("Repository not found"));
         assert!(matches!(
-            err(404, &[("x-error-code", "EntryNotFound")], "", "http://h/a/b/resolve/main/x"),
+            err(
+                404,
+                &[("x-error-code", "EntryNotFound")],
+                "",
+                "http://h/a/b/resolve/main/x"
+            ),
             Error::EntryNotFound { .. }
         ));
         assert!(matches!(
-            err(401, &[("x-error-code", "GatedRepo")], "", "http://h/a/b/resolve/main/x"),
+            err(
+                401,
+                &[("x-error-code", "GatedRepo")],
+                "",
+                "http://h/a/b/resolve/main/x"
+            ),
             Error::GatedRepo { .. }
         ));
         assert!(matches!(
-            err(401, &[], r#"{"error":"Invalid credentials in Authorization header"}"#, "http://h/api/models/a/b"),
+            err(
+                401,
+                &[],
+                r#"{"error":"Invalid credentials in Authorization header"}"#,
+                "http://h/api/models/a/b"
+            ),
             Error::Unauthorized(_)
         ));
-        assert!(matches!(err(401, &[], "", "http://h/api/models/a/b"), Error::RepoNotFound { .. }));
-        assert!(matches!(err(403, &[], "", "http://h/api/whoami-v2"), Error::Forbidden(_)));
-        assert!(matches!(err(429, &[("retry-after", "3")], "", "http://h/x"),
-            Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 4));
+        assert!(matches!(
+            err(401, &[], "", "http://h/api/models/a/b"),
+            Error::RepoNotFound { .. }
+        ));
+        assert!(matches!(
+            err(403, &[], "", "http://h/api/whoami-v2"),
+            Error::Forbidden(_)
+        ));
+        assert!(
+            matches!(err(429, &[("retry-after", "3")], "", "http://h/x"),
+            Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 4)
+        );
         let e = err(500, &[], "<html><body>oops</body></html>", "http://h/x");
         assert!(matches!(e, Error::Http(_)));
         assert!(e.is_transient());

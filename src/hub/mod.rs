@@ -15,10 +15,14 @@
 pub mod cache;
 pub mod download;
 pub mod info;
+pub mod listing;
 pub mod local_dir;
+mod lock;
 pub mod patterns;
 pub mod progress;
 pub mod snapshot;
+mod transfer;
+pub mod types;
 
 use crate::config::{Settings, SettingsBuilder};
 use crate::error::Result;
@@ -156,7 +160,8 @@ impl ApiRepo {
     /// The validated repository (id, type, revision); `InvalidInput` before any request.
     pub fn repo(&self) -> Result<Repo> {
         validate_revision(&self.revision)?;
-        Repo::new(RepoId::new(self.id.clone())?, self.repo_type).with_revision(self.revision.clone())
+        Repo::new(RepoId::new(self.id.clone())?, self.repo_type)
+            .with_revision(self.revision.clone())
     }
 
     /// The client.

@@ -1,1 +1,86 @@
-fn main(){}
+//! `hfkit`: the Hugging Face Hub from the shell — downloads into the shared cache, cache
+//! management, tokens, and a local Hub mirror.
+
+mod cmd;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The Hugging Face Hub from the shell. Downloads share Python's cache.
+#[derive(Parser, Debug)]
+#[command(name = "hfkit", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Download files or a whole repository; prints the resulting path last.
+    Download(cmd::download::Args),
+    /// List what the cache holds (repos, revisions, sizes).
+    ScanCache(cmd::cache::ScanArgs),
+    /// Delete cached revisions of a repository.
+    DeleteCache(cmd::cache::DeleteArgs),
+    /// Show the account of the current token.
+    Whoami(cmd::auth::WhoamiArgs),
+    /// Store a token (checked against the Hub) and make it the active one.
+    Login(cmd::auth::LoginArgs),
+    /// Remove a stored token (or all of them).
+    Logout(cmd::auth::LogoutArgs),
+    /// Print the settings hfkit resolves from the environment.
+    Env(cmd::env::Args),
+    /// Serve a folder of repositories over the Hub protocol (a local Hub mirror).
+    Serve(cmd::serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Download(a) => cmd::download::run(a),
+        Command::ScanCache(a) => cmd::cache::scan(a),
+        Command::DeleteCache(a) => cmd::cache::delete(a),
+        Command::Whoami(a) => cmd::auth::whoami(a),
+        Command::Login(a) => cmd::auth::login(a),
+        Command::Logout(a) => cmd::auth::logout(a),
+        Command::Env(a) => cmd::env::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Warnings from the library go to stderr; `HF_HUB_VERBOSITY` / `HF_DEBUG` raise the level.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(max_level())
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+fn max_level() -> tracing::Level {
+    let debug = std::env::var("HF_DEBUG").is_ok_and(|v| hfkit::config::is_truthy(&v));
+    if debug {
+        return tracing::Level::DEBUG;
+    }
+    match std::env::var("HF_HUB_VERBOSITY")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "debug" => tracing::Level::DEBUG,
+        "info" => tracing::Level::INFO,
+        "error" | "critical" => tracing::Level::ERROR,
+        _ => tracing::Level::WARN,
+    }
+}

@@ -1,0 +1,208 @@
+//! Blocking [`HubClient`] and [`ApiRepo`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::runtime::{BlockingIter, Runtime};
+use crate::config::Settings;
+use crate::error::Result;
+use crate::hub::download::{DownloadOptions, FileMetadata};
+use crate::hub::info::TreeOptions;
+use crate::hub::listing::ListQuery;
+use crate::hub::snapshot::SnapshotOptions;
+use crate::hub::types::{GitCommit, GitRefs, RepoInfo, TreeEntry, WhoAmI};
+use crate::repo::{Repo, RepoType};
+
+/// The blocking twin of [`crate::HubClient`].
+#[derive(Clone, Debug)]
+pub struct HubClient {
+    inner: crate::HubClient,
+    rt: Arc<Runtime>,
+}
+
+impl HubClient {
+    /// A client configured from the environment.
+    pub fn new() -> Result<Self> {
+        Self::from_async(crate::HubClient::new()?)
+    }
+
+    /// A client with these settings.
+    pub fn from_settings(settings: Settings) -> Result<Self> {
+        Self::from_async(crate::HubClient::from_settings(settings)?)
+    }
+
+    /// Wraps an async client.
+    pub fn from_async(inner: crate::HubClient) -> Result<Self> {
+        Ok(HubClient {
+            inner,
+            rt: Runtime::new()?,
+        })
+    }
+
+    /// The async client inside.
+    pub fn as_async(&self) -> &crate::HubClient {
+        &self.inner
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        self.inner.settings()
+    }
+
+    /// A handle on a repository.
+    pub fn repo(&self, repo: Repo) -> ApiRepo {
+        self.wrap(self.inner.repo(repo))
+    }
+
+    /// A model repository at `main`.
+    pub fn model(&self, id: impl Into<String>) -> ApiRepo {
+        self.wrap(self.inner.model(id))
+    }
+
+    /// A dataset repository at `main`.
+    pub fn dataset(&self, id: impl Into<String>) -> ApiRepo {
+        self.wrap(self.inner.dataset(id))
+    }
+
+    /// A Space at `main`.
+    pub fn space(&self, id: impl Into<String>) -> ApiRepo {
+        self.wrap(self.inner.space(id))
+    }
+
+    /// A repository of the given type at `main`.
+    pub fn typed(&self, id: impl Into<String>, repo_type: RepoType) -> ApiRepo {
+        self.wrap(self.inner.typed(id, repo_type))
+    }
+
+    fn wrap(&self, inner: crate::hub::ApiRepo) -> ApiRepo {
+        ApiRepo {
+            inner,
+            rt: self.rt.clone(),
+        }
+    }
+
+    /// See [`crate::HubClient::whoami`].
+    pub fn whoami(&self) -> Result<WhoAmI> {
+        let c = self.inner.clone();
+        self.rt.block_on(async move { c.whoami().await })
+    }
+
+    /// See [`crate::HubClient::list_models`].
+    pub fn list_models(&self, q: ListQuery) -> BlockingIter<RepoInfo> {
+        self.rt.iter(self.inner.list_models(q))
+    }
+
+    /// See [`crate::HubClient::list_datasets`].
+    pub fn list_datasets(&self, q: ListQuery) -> BlockingIter<RepoInfo> {
+        self.rt.iter(self.inner.list_datasets(q))
+    }
+
+    /// See [`crate::HubClient::list_spaces`].
+    pub fn list_spaces(&self, q: ListQuery) -> BlockingIter<RepoInfo> {
+        self.rt.iter(self.inner.list_spaces(q))
+    }
+}
+
+/// The blocking twin of [`crate::hub::ApiRepo`].
+#[derive(Clone, Debug)]
+pub struct ApiRepo {
+    inner: crate::hub::ApiRepo,
+    rt: Arc<Runtime>,
+}
+
+macro_rules! forward {
+    ($(#[$m:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        $(#[$m])*
+        pub fn $name(&self, $($arg: $ty),*) -> Result<$ret> {
+            let r = self.inner.clone();
+            self.rt.block_on(async move { r.$name($($arg),*).await })
+        }
+    };
+}
+
+impl ApiRepo {
+    /// The same repository at another revision.
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.inner = self.inner.revision(revision);
+        self
+    }
+
+    /// The async handle inside.
+    pub fn as_async(&self) -> &crate::hub::ApiRepo {
+        &self.inner
+    }
+
+    /// See [`crate::hub::ApiRepo::download`].
+    pub fn download(&self, path: &str) -> Result<PathBuf> {
+        let (r, p) = (self.inner.clone(), path.to_owned());
+        self.rt.block_on(async move { r.download(&p).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::download_with`].
+    pub fn download_with(&self, path: &str, opts: DownloadOptions) -> Result<PathBuf> {
+        let (r, p) = (self.inner.clone(), path.to_owned());
+        self.rt
+            .block_on(async move { r.download_with(&p, opts).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::file_metadata`].
+    pub fn file_metadata(&self, path: &str) -> Result<FileMetadata> {
+        let (r, p) = (self.inner.clone(), path.to_owned());
+        self.rt.block_on(async move { r.file_metadata(&p).await })
+    }
+
+    forward!(
+        /// See [`crate::hub::ApiRepo::snapshot`].
+        snapshot() -> PathBuf
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::snapshot_with`].
+        snapshot_with(opts: SnapshotOptions) -> PathBuf
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::info`].
+        info() -> RepoInfo
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::list_files`].
+        list_files() -> Vec<String>
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::refs`].
+        refs(include_prs: bool) -> GitRefs
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::revision_exists`].
+        revision_exists() -> bool
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::exists`].
+        exists() -> bool
+    );
+
+    /// See [`crate::hub::ApiRepo::file_exists`].
+    pub fn file_exists(&self, path: &str) -> Result<bool> {
+        let (r, p) = (self.inner.clone(), path.to_owned());
+        self.rt.block_on(async move { r.file_exists(&p).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::paths_info`].
+    pub fn paths_info(&self, paths: &[&str], expand: bool) -> Result<Vec<TreeEntry>> {
+        let r = self.inner.clone();
+        let owned: Vec<String> = paths.iter().map(|s| s.to_string()).collect();
+        self.rt.block_on(async move {
+            let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+            r.paths_info(&refs, expand).await
+        })
+    }
+
+    /// See [`crate::hub::ApiRepo::list_tree`].
+    pub fn list_tree(&self, opts: TreeOptions) -> BlockingIter<TreeEntry> {
+        self.rt.iter(self.inner.list_tree(opts))
+    }
+
+    /// See [`crate::hub::ApiRepo::commits`].
+    pub fn commits(&self) -> BlockingIter<GitCommit> {
+        self.rt.iter(self.inner.commits())
+    }
+}
