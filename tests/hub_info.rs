@@ -2,6 +2,8 @@
 //! pagination, error codes, redirects and a recorded repo-info body.
 #![cfg(feature = "server")]
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +18,21 @@ use hfkit::hub::types::{EntryKind, Gated, RepoInfo, TreeEntry};
 use hfkit::{Error, HubClient};
 
 /// The 200 body of `GET https://huggingface.co/api/models/sentence-transformers/paraphrase-albert-small-v2`,
-/// recorded in `/work/shared/conformance/cassettes/v0.27.1/InferenceApiTest.test_inference_overriding_task.yaml`.
-const RECORDED_INFO: &str = r#"{"_id":"621ffdc136468d709f1802e8","id":"sentence-transformers/paraphrase-albert-small-v2","modelId":"sentence-transformers/paraphrase-albert-small-v2","author":"sentence-transformers","sha":"08663f27e632f8215246d80118296ebc05b717a8","lastModified":"2024-03-27T12:15:35.000Z","private":false,"disabled":false,"gated":false,"pipeline_tag":"sentence-similarity","tags":["sentence-transformers","pytorch","tf","rust","safetensors","albert","feature-extraction","sentence-similarity","transformers","dataset:flax-sentence-embeddings/stackexchange_xml","dataset:s2orc","dataset:ms_marco","dataset:wiki_atomic_edits","dataset:snli","dataset:multi_nli","dataset:embedding-data/altlex","dataset:embedding-data/simple-wiki","dataset:embedding-data/flickr30k-captions","dataset:embedding-data/coco_captions","dataset:embedding-data/sentence-compression","dataset:embedding-data/QQP","dataset:yahoo_answers_topics","arxiv:1908.10084","license:apache-2.0","endpoints_compatible","has_space","region:us"],"downloads":161086,"library_name":"sentence-transformers","mask_token":"[MASK]","widgetData":[{"source_sentence":"That is a happy person","sentences":["That is a happy dog","That is a very happy person","Today is a sunny day"]}],"likes":4,"model-index":null,"config":{"architectures":["AlbertModel"],"model_type":"albert","tokenizer_config":{"bos_token":"[CLS]","eos_token":"[SEP]","unk_token":"<unk>","sep_token":"[SEP]","pad_token":"<pad>","cls_token":"[CLS]","mask_token":{"content":"[MASK]","single_word":false,"lstrip":true,"rstrip":false,"normalized":true,"__type":"AddedToken"}}},"cardData":{"license":"apache-2.0","library_name":"sentence-transformers","tags":["sentence-transformers","feature-extraction","sentence-similarity","transformers"],"datasets":["flax-sentence-embeddings/stackexchange_xml","s2orc","ms_marco","wiki_atomic_edits","snli","multi_nli","embedding-data/altlex","embedding-data/simple-wiki","embedding-data/flickr30k-captions","embedding-data/coco_captions","embedding-data/sentence-compression","embedding-data/QQP","yahoo_answers_topics"],"pipeline_tag":"sentence-similarity"},"transformersInfo":{"auto_model":"AutoModel","pipeline_tag":"feature-extraction","processor":"AutoTokenizer"},"spaces":["Gradio-Blocks/pubmed-abstract-retriever","pritamdeka/health-article-keyphrase-generator","pritamdeka/pubmed-abstract-retriever","Hushh/Generative_QNA"],"gitalyUid":"1dbbc64e6b72c64fe803a240d906f0113723accd0c69dc7ca9e0f08929677bcd","siblings":[{"rfilename":".gitattributes"},{"rfilename":"1_Pooling/config.json"},{"rfilename":"README.md"},{"rfilename":"config.json"},{"rfilename":"config_sentence_transformers.json"},{"rfilename":"model.safetensors"},{"rfilename":"modules.json"},{"rfilename":"pytorch_model.bin"},{"rfilename":"rust_model.ot"},{"rfilename":"sentence_bert_config.json"},{"rfilename":"special_tokens_map.json"},{"rfilename":"spiece.model"},{"rfilename":"tf_model.h5"},{"rfilename":"tokenizer.json"},{"rfilename":"tokenizer_config.json"}],"createdAt":"2022-03-02T23:29:05.000Z","safetensors":{"parameters":{"I64":512,"F32":11683584},"total":11684096}}"#;
+/// read at run time from the recording
+/// `../shared/conformance/cassettes/v0.27.1/InferenceApiTest.test_inference_overriding_task.yaml`.
+static RECORDED_INFO: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let path = support::cassette::cassettes_dir()
+        .join("v0.27.1/InferenceApiTest.test_inference_overriding_task.yaml");
+    let body = support::cassette::load(&path)
+        .into_iter()
+        .find(|i| {
+            i.uri
+                .ends_with("/api/models/sentence-transformers/paraphrase-albert-small-v2")
+        })
+        .expect("the recorded repo-info lookup")
+        .body;
+    String::from_utf8(body).expect("a JSON body")
+});
 
 /// One request as the test Hub received it (path and query still percent-encoded).
 #[derive(Debug, Clone)]
@@ -180,7 +195,7 @@ async fn handle(
             "Access to model org/gated is restricted.",
         ),
         ("GET", "/api/models/sentence-transformers/paraphrase-albert-small-v2") => {
-            json(StatusCode::OK, RECORDED_INFO)
+            json(StatusCode::OK, RECORDED_INFO.as_str())
         }
         // A renamed repository: relative redirect, as recorded for `bert-base-uncased`.
         ("GET", "/api/models/old/name") => Response::builder()
@@ -465,7 +480,7 @@ async fn recorded_repo_info_body_parses() {
     assert!(info.extra["model-index"].is_null());
 
     // The same value parses directly and survives a round trip.
-    let direct: RepoInfo = serde_json::from_str(RECORDED_INFO).unwrap();
+    let direct: RepoInfo = serde_json::from_str(RECORDED_INFO.as_str()).unwrap();
     assert_eq!(direct, info);
     let again: RepoInfo = serde_json::from_value(serde_json::to_value(&direct).unwrap()).unwrap();
     assert_eq!(again, direct);

@@ -2,6 +2,7 @@
 //! reference client, and a throttling proxy. Each test file uses only part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod cassette;
 pub mod hub;
 pub mod python;
 pub mod throttle;
