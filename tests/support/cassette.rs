@@ -229,11 +229,12 @@ async fn handle(State(st): State<Arc<Replay>>, req: Request<Body>) -> Response<B
             continue;
         }
         let mut v = v.clone();
-        if lk == "location" && v.starts_with("https://") {
-            if let Ok(u) = url::Url::parse(&v) {
-                let q = u.query().map(|q| format!("?{q}")).unwrap_or_default();
-                v = format!("{base}{}{q}", u.path());
-            }
+        if lk == "location"
+            && v.starts_with("https://")
+            && let Ok(u) = url::Url::parse(&v)
+        {
+            let q = u.query().map(|q| format!("?{q}")).unwrap_or_default();
+            v = format!("{base}{}{q}", u.path());
         }
         if let (Ok(n), Ok(val)) = (
             HeaderName::from_bytes(k.as_bytes()),
