@@ -81,6 +81,8 @@ struct Inner {
     settings: Settings,
     user_agent: String,
     trusted: Vec<(String, String, u16)>,
+    /// `X-HF-Warning` topics already logged (each is logged once per client).
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// The shared HTTP client. Cheap to clone.
@@ -129,6 +131,7 @@ impl HttpClient {
                 settings,
                 user_agent,
                 trusted,
+                warned: Default::default(),
             }),
         })
     }
@@ -141,6 +144,7 @@ impl HttpClient {
             settings: arc.settings.clone(),
             user_agent: arc.user_agent.clone(),
             trusted: arc.trusted.clone(),
+            warned: Default::default(),
         });
         for u in extra {
             if let Ok(u) = Url::parse(u) {
@@ -283,6 +287,7 @@ impl HttpClient {
                 .send()
                 .await
                 .map_err(|e| transport_error(&e, &method, &url, req.timeout))?;
+            self.log_hub_warnings(resp.headers());
             let status = resp.status();
             if !status.is_redirection() || req.redirects == Redirects::None {
                 return Ok(resp);
@@ -312,6 +317,23 @@ impl HttpClient {
             url: response::redact_url(req.url.as_str()),
             message: format!("more than {MAX_HOPS} redirects"),
         })
+    }
+
+    /// Logs each `X-HF-Warning: <topic>; <message>` topic once.
+    fn log_hub_warnings(&self, headers: &HeaderMap) {
+        for v in headers.get_all("x-hf-warning") {
+            let Ok(text) = v.to_str() else { continue };
+            let topic = text.split(';').next().unwrap_or(text).trim().to_owned();
+            let first = self
+                .inner
+                .warned
+                .lock()
+                .map(|mut w| w.insert(topic))
+                .unwrap_or(false);
+            if first {
+                tracing::warn!("the Hub says: {text}");
+            }
+        }
     }
 
     /// Sends once and maps a status ≥ 400 to a typed error.
