@@ -17,6 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
+use futures::StreamExt;
 
 /// Which of the two servers saw a request.
 pub const HUB: &str = "hub";
@@ -570,11 +571,14 @@ async fn serve(
     let body = match drop_after {
         Some(k) => {
             let head = Bytes::from(data[..k.min(data.len())].to_vec());
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(head),
-                Err(std::io::Error::other("injected connection drop")),
-            ];
-            Body::from_stream(futures::stream::iter(chunks))
+            // The bytes are sent first; the break comes a moment later, so that the client
+            // really holds a partial body (and not a failed response).
+            let first = futures::stream::iter([Ok::<_, std::io::Error>(head)]);
+            let broken = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Err(std::io::Error::other("injected connection drop"))
+            });
+            Body::from_stream(first.chain(broken))
         }
         None => Body::from(data),
     };
