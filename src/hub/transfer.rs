@@ -285,6 +285,8 @@ async fn transfer(
     let sink = Sink::open(temp.to_owned(), offset, exp.clone());
     let mut retries_left = BODY_RETRIES;
     let mut written = offset;
+    // Whether this call received any body bytes (as opposed to a leftover of an earlier run).
+    let mut fetched_any = false;
     loop {
         let mut rb = http
             .get(url)?
@@ -297,10 +299,14 @@ async fn transfer(
         let resp = match rb.send().await {
             Ok(r) => r,
             Err(Error::RangeNotSatisfiable(_)) if written > 0 => {
-                // The server says we have everything: check it, else start over.
+                // The server says we have everything: check it. Bytes left by an earlier run
+                // that fail the check are fetched again from the start; bytes fetched by this
+                // call already came from the server, so fetching them again cannot help (an
+                // announced size larger than the file would otherwise loop forever).
                 let (len, digest) = sink.finish(temp).await?;
-                if verify(shown_url, exp, len, digest.as_deref()).is_ok() {
-                    return Ok(());
+                let checked = verify(shown_url, exp, len, digest.as_deref());
+                if checked.is_ok() || fetched_any {
+                    return checked;
                 }
                 return Box::pin(restart(http, url, shown_url, temp, exp, label, progress)).await;
             }
@@ -345,6 +351,7 @@ async fn transfer(
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     got_bytes = true;
+                    fetched_any = true;
                     let n = chunk.len() as u64;
                     written += n;
                     if let Some(s) = exp.size
