@@ -22,6 +22,7 @@ use hfkit::Settings;
 use hfkit::blocking::HubClient;
 use hfkit::hub::cache::{CachedFile, try_to_load_from_cache};
 use hfkit::hub::download::DownloadOptions;
+use hfkit::hub::snapshot::SnapshotOptions;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -436,6 +437,41 @@ fn scans_agree_on_caches_filled_by_either_client() {
         assert!(repo["size_on_disk"].as_u64().unwrap() > MODEL_SIZE as u64);
         assert_eq!(theirs["warnings"].as_array().unwrap().len(), 0);
     }
+
+    // Python's `snapshot_download(local_dir=…)` leaves `C/R/refs/main` without `snapshots/`:
+    // both scans skip that repo with one warning (hub.md §3.5, §4.4).
+    let (refs_only, local) = (fx.dir("cache-refs-only"), fx.dir("local-python"));
+    let script = format!(
+        "import json\nfrom huggingface_hub import snapshot_download\n\
+         print(json.dumps(snapshot_download('acme/tiny-model', local_dir={:?})))",
+        local.display().to_string()
+    );
+    run_py_json(
+        &script,
+        &py_env(&fx.url(), &fx.dir("home-refs-only"), &refs_only, false),
+    );
+    assert!(refs_only.join(FOLDER).join("refs/main").is_file());
+    assert!(!refs_only.join(FOLDER).join("snapshots").exists());
+    let (ours, theirs) = (
+        scan_summary_hfkit(&refs_only),
+        scan_summary_python(&refs_only),
+    );
+    assert_eq!(ours["repos"], theirs["repos"]);
+    assert_eq!(theirs["warnings"].as_array().unwrap().len(), 1, "{theirs}");
+    assert_eq!(ours["warnings"].as_array().unwrap().len(), 1, "{ours}");
+
+    // hfkit's own local_dir snapshot writes nothing into the cache that a scan would warn about.
+    let quiet = fx.dir("cache-hfkit-local");
+    let hub = hfkit_client(&fx.url(), &fx.dir("home-hfkit-local"), &quiet, false);
+    let got = hub
+        .model(REPO)
+        .snapshot_with(SnapshotOptions::default().local_dir(fx.dir("local-hfkit")))
+        .unwrap();
+    assert_eq!(got, fx.tmp.path().join("local-hfkit"));
+    assert_eq!(sha256_file(&got.join("model.safetensors")), fx.model_sha256);
+    let theirs = scan_summary_python(&quiet);
+    assert_eq!(theirs["warnings"].as_array().unwrap().len(), 0, "{theirs}");
+    assert_eq!(scan_summary_hfkit(&quiet), theirs);
 }
 
 fn gets(lines: &[String]) -> Vec<&String> {
