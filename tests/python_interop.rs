@@ -150,17 +150,25 @@ fn python_offline_finds_what_hfkit_downloaded() {
     let file = repo.download("config.json").unwrap();
     let lfs = repo.download("model.safetensors").unwrap();
     let snap = repo.snapshot().unwrap();
+    let missing = repo.download("missing.txt").unwrap_err();
+    assert!(
+        matches!(missing, hfkit::Error::EntryNotFound { .. }),
+        "{missing:?}"
+    );
 
     let got = run_py_json(
         r#"
 import json
 from huggingface_hub import hf_hub_download, snapshot_download, try_to_load_from_cache
+from huggingface_hub.file_download import _CACHED_NO_EXIST
 r = {
     "file": hf_hub_download("acme/tiny-model", "config.json"),
     "lfs": hf_hub_download("acme/tiny-model", "model.safetensors"),
     "snap": snapshot_download("acme/tiny-model"),
     "try": try_to_load_from_cache("acme/tiny-model", "sub/dir/file.txt"),
     "try_lfs": try_to_load_from_cache("acme/tiny-model", "onnx/model.onnx"),
+    "try_missing": try_to_load_from_cache("acme/tiny-model", "missing.txt") is _CACHED_NO_EXIST,
+    "try_unknown": try_to_load_from_cache("acme/tiny-model", "never-asked.txt"),
 }
 print(json.dumps(r))
 "#,
@@ -177,6 +185,11 @@ print(json.dumps(r))
         s(&got["try_lfs"]),
         snap.join("onnx/model.onnx").to_str().unwrap()
     );
+    assert_eq!(
+        got["try_missing"], true,
+        "hfkit's .no_exist reads as _CACHED_NO_EXIST"
+    );
+    assert!(got["try_unknown"].is_null());
     assert_eq!(sha256_file(&lfs), fx.model_sha256);
 }
 
