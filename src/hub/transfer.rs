@@ -94,6 +94,52 @@ impl Hasher {
     }
 }
 
+enum HashMsg {
+    Data(Bytes),
+    Reset,
+    Finish(PathBuf, u64),
+}
+
+/// A thread that hashes the bytes it is sent.
+struct HashWorker {
+    tx: std::sync::mpsc::SyncSender<HashMsg>,
+    handle: std::thread::JoinHandle<std::io::Result<Option<String>>>,
+}
+
+impl HashWorker {
+    fn start(exp: Expected) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashMsg>(64);
+        let handle = std::thread::spawn(move || {
+            let mut h = Hasher::new(&exp);
+            for msg in rx {
+                match msg {
+                    HashMsg::Data(b) => h.update(&b),
+                    HashMsg::Reset => h = Hasher::new(&exp),
+                    HashMsg::Finish(path, len) => return h.finish(&path, len),
+                }
+            }
+            Ok(None)
+        });
+        HashWorker { tx, handle }
+    }
+
+    fn update(&self, b: Bytes) {
+        let _ = self.tx.send(HashMsg::Data(b));
+    }
+
+    fn reset(&self) {
+        let _ = self.tx.send(HashMsg::Reset);
+    }
+
+    fn finish(self, path: PathBuf, len: u64) -> std::io::Result<Option<String>> {
+        let _ = self.tx.send(HashMsg::Finish(path, len));
+        drop(self.tx);
+        self.handle
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed")))
+    }
+}
+
 enum Msg {
     Data(Bytes),
     /// Start over from an empty file.
@@ -120,7 +166,9 @@ impl Sink {
                 .truncate(false)
                 .open(&path)?;
             file.set_len(keep)?;
-            let mut hasher = Hasher::new(&exp);
+            // Hashing runs on its own thread, beside the writes, so a transfer costs the slower
+            // of the two rather than their sum.
+            let hasher = HashWorker::start(exp.clone());
             let mut len = 0u64;
             if keep > 0 {
                 let mut buf = vec![0u8; 1 << 20];
@@ -129,7 +177,7 @@ impl Sink {
                     if n == 0 {
                         break;
                     }
-                    hasher.update(&buf[..n]);
+                    hasher.update(Bytes::copy_from_slice(&buf[..n]));
                     len += n as u64;
                 }
             }
@@ -138,8 +186,8 @@ impl Sink {
             while let Some(msg) = rx.blocking_recv() {
                 match msg {
                     Msg::Data(b) => {
+                        hasher.update(b.clone());
                         out.write_all(&b)?;
-                        hasher.update(&b);
                         len += b.len() as u64;
                     }
                     Msg::Truncate => {
@@ -147,14 +195,13 @@ impl Sink {
                         let f = out.get_mut();
                         f.set_len(0)?;
                         f.seek(SeekFrom::Start(0))?;
-                        hasher = Hasher::new(&exp);
+                        hasher.reset();
                         len = 0;
                     }
                     Msg::Finish(reply) => {
-                        let res = out.flush().and_then(|_| {
-                            let h = std::mem::replace(&mut hasher, Hasher::None);
-                            h.finish(&path, len).map(|d| (len, d))
-                        });
+                        let res = out
+                            .flush()
+                            .and_then(|_| hasher.finish(path.clone(), len).map(|d| (len, d)));
                         let _ = reply.send(res);
                         return Ok(());
                     }

@@ -175,6 +175,11 @@ impl Mirror {
             let stopped = async {
                 let _ = stop_rx.await;
             };
+            // Small JSON answers and file heads must not wait for delayed ACKs (~40 ms per
+            // response on a reused connection without TCP_NODELAY).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await
