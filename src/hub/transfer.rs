@@ -108,7 +108,7 @@ struct HashWorker {
 
 impl HashWorker {
     fn start(exp: Expected) -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<HashMsg>(64);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashMsg>(16);
         let handle = std::thread::spawn(move || {
             let mut h = Hasher::new(&exp);
             for msg in rx {
