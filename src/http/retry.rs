@@ -53,25 +53,31 @@ impl RetryPolicy {
         if self.max_retries == 0 {
             return op().await;
         }
+        // backon counts the attempts and stops after `max_retries` or `max_total`; the delay of
+        // each wait is ours: 1, 2, 4, 8, 8 s (base doubling up to `max_delay`) plus up to 25 %
+        // jitter, or what the server asked for.
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.base_delay)
             .with_max_delay(self.max_delay)
             .with_factor(2.0)
             .with_max_times(self.max_retries as usize)
-            .with_total_delay(Some(self.max_total))
-            .with_jitter();
-        let max_total = self.max_total;
+            .with_total_delay(Some(self.max_total));
+        let (base, max_delay, max_total) = (self.base_delay, self.max_delay, self.max_total);
+        let mut attempt: u32 = 0;
         (&mut op)
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(Error::is_transient)
             .adjust(move |err, dur| {
-                let dur = dur?;
+                dur?;
+                let scheduled = base.saturating_mul(1u32 << attempt.min(16)).min(max_delay);
+                attempt += 1;
+                let jitter = scheduled.mul_f64(fastrand::f64() * 0.25);
                 match server_delay(err) {
                     // The server's wish wins over our schedule, within the total bound.
                     Some(wanted) if wanted <= max_total => Some(wanted),
                     Some(_) => None,
-                    None => Some(dur),
+                    None => Some(scheduled + jitter),
                 }
             })
             .notify(|err, dur| {

@@ -20,6 +20,7 @@ pub mod local_dir;
 mod lock;
 pub mod patterns;
 pub mod progress;
+mod ranged;
 pub mod snapshot;
 mod transfer;
 pub mod types;

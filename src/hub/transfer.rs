@@ -37,7 +37,7 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-enum Hasher {
+pub(super) enum Hasher {
     Sha256(Sha256),
     GitSha1(Sha1),
     /// Git sha1 with an unknown size: checked after the transfer by reading the file.
@@ -46,7 +46,7 @@ enum Hasher {
 }
 
 impl Hasher {
-    fn new(exp: &Expected) -> Self {
+    pub(super) fn new(exp: &Expected) -> Self {
         if is_hex(&exp.etag, 64) {
             Hasher::Sha256(Sha256::new())
         } else if is_hex(&exp.etag, 40) {
@@ -63,12 +63,21 @@ impl Hasher {
         }
     }
 
-    fn update(&mut self, data: &[u8]) {
+    pub(super) fn update(&mut self, data: &[u8]) {
         match self {
             Hasher::Sha256(h) => h.update(data),
             Hasher::GitSha1(h) => h.update(data),
             Hasher::Deferred | Hasher::None => {}
         }
+    }
+
+    /// The digest when it was computed on the fly (`None` for deferred or unchecked etags).
+    pub(super) fn finish_digest(self) -> std::io::Result<Option<String>> {
+        Ok(match self {
+            Hasher::Sha256(h) => Some(hex::encode(h.finalize())),
+            Hasher::GitSha1(h) => Some(hex::encode(h.finalize())),
+            Hasher::Deferred | Hasher::None => None,
+        })
     }
 
     fn finish(self, file: &Path, len: u64) -> std::io::Result<Option<String>> {
@@ -291,6 +300,30 @@ pub(crate) async fn fetch_to_file(
     if let Some(p) = progress {
         p.start(label, exp.size, offset);
     }
+    if offset == 0
+        && http.settings().high_throughput()
+        && exp
+            .size
+            .is_some_and(|s| s >= super::ranged::RANGED_MIN_SIZE)
+    {
+        match super::ranged::fetch_ranged(http, url, temp, exp, label, progress).await {
+            Ok(true) => {
+                if let Some(p) = progress {
+                    p.finish(label);
+                }
+                return Ok(());
+            }
+            // The server ignores ranges: one stream, as usual.
+            Ok(false) => {}
+            Err(e) => {
+                if let Some(p) = progress {
+                    p.finish(label);
+                }
+                let _ = tokio::fs::remove_file(temp).await;
+                return Err(e);
+            }
+        }
+    }
     let result = transfer(http, url, &shown_url, temp, exp, label, progress, offset).await;
     if let Some(p) = progress {
         p.finish(label);
@@ -486,7 +519,7 @@ fn content_range_start(resp: &reqwest::Response) -> Option<u64> {
     start.trim().parse().ok()
 }
 
-fn verify(url: &str, exp: &Expected, len: u64, digest: Option<&str>) -> Result<()> {
+pub(super) fn verify(url: &str, exp: &Expected, len: u64, digest: Option<&str>) -> Result<()> {
     if let Some(s) = exp.size
         && s != len
     {
