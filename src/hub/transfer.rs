@@ -6,7 +6,7 @@
 //! bounded channel, so the two overlap and memory stays flat whatever the file size.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -191,7 +191,9 @@ impl Sink {
                 }
             }
             file.seek(SeekFrom::Start(len))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
+            // Chunks from the socket are large enough (tens to hundreds of KiB) to be written as
+            // they are; a buffer would only add a copy.
+            let mut out = file;
             while let Some(msg) = rx.blocking_recv() {
                 match msg {
                     Msg::Data(b) => {
@@ -201,7 +203,7 @@ impl Sink {
                     }
                     Msg::Truncate => {
                         out.flush()?;
-                        let f = out.get_mut();
+                        let f = &mut out;
                         f.set_len(0)?;
                         f.seek(SeekFrom::Start(0))?;
                         hasher.reset();
