@@ -103,7 +103,9 @@ pub(crate) fn parse_value(yaml: &str, line_offset: usize) -> Result<Value> {
                 .map(|l| line_offset + usize::try_from(l.line()).unwrap_or(0).max(1));
             let column = e.location().map(|l| l.column());
             let rendered = e.without_snippet().to_string();
-            let first = rendered.lines().next().unwrap_or("").trim().to_owned();
+            let first = rendered.lines().next().unwrap_or("").trim();
+            // serde-saphyr appends its own (YAML-relative) position; the card line is in `line`.
+            let first = first.split(" at line ").next().unwrap_or(first).to_owned();
             let message = match column {
                 Some(c) => format!("invalid YAML in the front matter (column {c}): {first}"),
                 None => format!("invalid YAML in the front matter: {first}"),
