@@ -450,7 +450,7 @@ fn billion_laughs_is_rejected() {
         String::from("---\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let items = vec![prev.as_str(); 10].join(", ");
+        let items = [prev.as_str(); 10].join(", ");
         yaml.push_str(&format!("a{i}: &a{i} [{items}]\n"));
     }
     yaml.push_str("---\n");

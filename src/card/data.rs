@@ -186,7 +186,7 @@ macro_rules! list_keys {
 /// data.set_tags(["vision"]);
 /// assert_eq!(data.license(), Some("mit"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct ModelCardData {
     map: IndexMap<String, Value>,
     /// Typed view of a valid `model-index` (`None` when absent, or invalid and loaded leniently).
@@ -194,6 +194,13 @@ pub struct ModelCardData {
 }
 
 map_access!(ModelCardData);
+
+impl PartialEq for ModelCardData {
+    /// Equal when the metadata maps are equal (the typed view derives from the map).
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
 str_keys!(ModelCardData {
     license, set_license, "license";
     license_name, set_license_name, "license_name";
@@ -266,11 +273,10 @@ impl ModelCardData {
             }
         }
         let value = eval::eval_results_to_model_index(model_name, &results)?;
+        // The typed view is read back from the written value, so it lists the results grouped,
+        // as a reload of the saved card would.
+        self.index = Some(eval::parse_model_index(&value)?);
         self.map.insert("model-index".to_owned(), value);
-        self.index = Some(vec![ModelIndexEntry {
-            name: model_name.to_owned(),
-            eval_results: results,
-        }]);
         Ok(())
     }
 

@@ -341,7 +341,11 @@ pub(crate) fn python_float(f: f64) -> String {
 
 /// Whether a character forces double quotes (escapes).
 fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\n') || matches!(c, '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{85}')
+    (c.is_control() && c != '\n')
+        || matches!(
+            c,
+            '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{85}' | '\u{FFFE}' | '\u{FFFF}'
+        )
 }
 
 /// A string scalar: plain when it reads back as itself in YAML 1.1 and 1.2, a literal block when
