@@ -294,12 +294,15 @@ fn python_kwargs(data: &ModelCardData) -> Value {
 
 const CORPUS_SIZE: usize = 64;
 
+/// A case index, a description, and hfkit's answer (data or error text).
+type Expected = (usize, String, Result<Map<String, Value>, String>);
+
 #[test]
 fn python_reads_the_same_data() {
     let dir = tempfile::tempdir().unwrap();
     let mut cases = Vec::new();
     // (what, hfkit's answer) per case, in order.
-    let mut expected: Vec<(usize, String, Result<Map<String, Value>, String>)> = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
 
     // 1. The fixtures, as model cards (and dataset cards for the dataset ones).
     let mut names: Vec<String> = std::fs::read_dir(fixtures())
