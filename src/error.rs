@@ -269,6 +269,16 @@ pub enum Error {
     /// A streamed response failed mid-way.
     #[error("stream error: {0}")]
     Stream(String),
+    /// A repository card (`README.md`) or card template is invalid: bad YAML front matter,
+    /// metadata that is not a mapping, an invalid `model-index`, a template error, or a card the
+    /// Hub's validation rejected.
+    #[error("invalid card{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Card {
+        /// The 1-based line of the card (or template) where the problem is, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {

@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod card;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -34,6 +34,9 @@ enum Command {
     Env(cmd::env::Args),
     /// Serve a folder of repositories over the Hub protocol (a local Hub mirror).
     Serve(cmd::serve::Args),
+    /// Repository cards (README.md metadata): show, validate.
+    #[command(subcommand)]
+    Card(cmd::card::Command),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Logout(a) => cmd::auth::logout(a),
         Command::Env(a) => cmd::env::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Card(c) => cmd::card::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

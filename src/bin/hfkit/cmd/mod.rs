@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod card;
 pub mod download;
 pub mod env;
 pub mod serve;
