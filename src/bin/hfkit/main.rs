@@ -34,6 +34,8 @@ enum Command {
     Env(cmd::env::Args),
     /// Serve a folder of repositories over the Hub protocol (a local Hub mirror).
     Serve(cmd::serve::Args),
+    /// Run one inference task and print the parsed answer as JSON.
+    Infer(cmd::infer::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Logout(a) => cmd::auth::logout(a),
         Command::Env(a) => cmd::env::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Infer(a) => cmd::infer::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

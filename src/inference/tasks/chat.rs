@@ -41,7 +41,7 @@ task_builder! {
         /// Which tool to use.
         tool_choice: ToolChoice => request.tool_choice;
         /// Prompt prepended to the tools.
-        tool_prompt: String => request.tool_prompt;
+        tool_prompt: impl Into<String> => request.tool_prompt;
         /// Tools the model may call.
         tools: Vec<Tool> => request.tools;
         /// Most likely tokens per position.

@@ -24,7 +24,7 @@ task_builder! {
     TextGeneration -> TextGenerationOutput { input: String, params: TextGenerationOptions }
     options {
         /// LoRA adapter id.
-        adapter_id: String => parameters.adapter_id;
+        adapter_id: impl Into<String> => parameters.adapter_id;
         /// Generate `n` sequences and return the best (needs sampling).
         best_of: u32 => parameters.best_of;
         /// Return prompt token details (needs `details`).
@@ -36,7 +36,7 @@ task_builder! {
         /// Frequency penalty.
         frequency_penalty: f64 => parameters.frequency_penalty;
         /// A grammar (`{"type":"json","value":…}`), sent as given.
-        grammar: serde_json::Value => parameters.grammar;
+        grammar: impl Into<serde_json::Value> => parameters.grammar;
         /// Most new tokens.
         max_new_tokens: u32 => parameters.max_new_tokens;
         /// Repetition penalty.

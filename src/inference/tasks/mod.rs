@@ -84,7 +84,8 @@ macro_rules! task_builder {
 
             $(
                 $(#[$od])*
-                pub fn $opt(mut self, value: impl Into<$oty>) -> Self {
+                #[allow(clippy::useless_conversion)]
+                pub fn $opt(mut self, value: $oty) -> Self {
                     self.params.$($ofield).+ = Some(value.into());
                     self
                 }
@@ -130,7 +131,7 @@ macro_rules! task_builder {
 
             $(
                 $(#[$od])*
-                pub fn $opt(self, value: impl Into<$oty>) -> Self {
+                pub fn $opt(self, value: $oty) -> Self {
                     self.map(|b| b.$opt(value))
                 }
             )*

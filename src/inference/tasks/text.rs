@@ -193,9 +193,9 @@ task_builder! {
     Translation -> TranslationOutput { input: String, params: TranslationParameters }
     options {
         /// Source language (set `tgt_lang` too).
-        src_lang: String => src_lang;
+        src_lang: impl Into<String> => src_lang;
         /// Target language (set `src_lang` too).
-        tgt_lang: String => tgt_lang;
+        tgt_lang: impl Into<String> => tgt_lang;
         /// Clean up spaces of the output.
         clean_up_tokenization_spaces: bool => clean_up_tokenization_spaces;
         /// Truncation strategy.
@@ -234,7 +234,7 @@ task_builder! {
     ZeroShotClassification -> Vec<ClassificationOutput> { input: String, params: ZeroShotClassificationParameters }
     options {
         /// The hypothesis template (`This example is {}.`).
-        hypothesis_template: String => hypothesis_template;
+        hypothesis_template: impl Into<String> => hypothesis_template;
     }
     lists {}
 }
@@ -323,7 +323,7 @@ task_builder! {
         /// Normalise the embeddings.
         normalize: bool => normalize;
         /// A prompt name of the model's configuration.
-        prompt_name: String => prompt_name;
+        prompt_name: impl Into<String> => prompt_name;
         /// Truncate too-long inputs.
         truncate: bool => truncate;
         /// Which side to truncate.
@@ -331,7 +331,7 @@ task_builder! {
         /// Output dimensions (Matryoshka models).
         dimensions: u32 => dimensions;
         /// Encoding format of OpenAI-style servers.
-        encoding_format: String => encoding_format;
+        encoding_format: impl Into<String> => encoding_format;
     }
     lists {}
 }

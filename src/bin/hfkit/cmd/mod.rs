@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cache;
 pub mod download;
 pub mod env;
+pub mod infer;
 pub mod serve;
 
 use hfkit::blocking::HubClient;
