@@ -134,6 +134,16 @@ pub enum Error {
         /// The HTTP exchange.
         ctx: Box<HttpContext>,
     },
+    /// An inference server refused or failed the request and said how (TGI/TEI `error_type`:
+    /// `validation`, `generation`, `incomplete_generation`, `overloaded`, …; a 422 with a plain
+    /// text body has none).
+    #[error("inference request failed{} — {ctx}", error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
+    Inference {
+        /// The server's `error_type`, as sent (compare case-insensitively: TEI uses PascalCase).
+        error_type: Option<String>,
+        /// The HTTP exchange.
+        ctx: Box<HttpContext>,
+    },
     /// Any other HTTP error status.
     #[error("HTTP error — {0}")]
     Http(Box<HttpContext>),
@@ -323,7 +333,8 @@ impl Error {
             | Error::GatedRepo { ctx, .. }
             | Error::DisabledRepo { ctx, .. }
             | Error::RateLimited { ctx, .. }
-            | Error::ModelLoading { ctx, .. } => Some(ctx),
+            | Error::ModelLoading { ctx, .. }
+            | Error::Inference { ctx, .. } => Some(ctx),
             Error::Unauthorized(ctx)
             | Error::Forbidden(ctx)
             | Error::BadRequest(ctx)
@@ -331,6 +342,14 @@ impl Error {
             | Error::CommitConflict(ctx)
             | Error::RangeNotSatisfiable(ctx)
             | Error::Http(ctx) => Some(ctx),
+            _ => None,
+        }
+    }
+
+    /// The inference server's `error_type`, if it sent one.
+    pub fn error_type(&self) -> Option<&str> {
+        match self {
+            Error::Inference { error_type, .. } => error_type.as_deref(),
             _ => None,
         }
     }

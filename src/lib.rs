@@ -25,6 +25,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod inference;
 pub mod repo;
 
 #[cfg(feature = "blocking")]
@@ -36,4 +37,5 @@ pub use auth::Token;
 pub use config::{Settings, SettingsBuilder};
 pub use error::{Error, HttpContext, Result};
 pub use hub::HubClient;
+pub use inference::InferenceClient;
 pub use repo::{Repo, RepoId, RepoType};

@@ -16,7 +16,9 @@
 //! ```
 
 mod hub;
+mod inference;
 mod runtime;
 
 pub use hub::{ApiRepo, HubClient};
+pub use inference::{Call, InferenceClient};
 pub use runtime::BlockingIter;

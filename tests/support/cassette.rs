@@ -62,7 +62,10 @@ fn as_text(v: &serde_json::Value) -> Option<String> {
 /// Loads a cassette. Binary bodies (`!!binary`) are decoded from base64.
 pub fn load(path: &Path) -> Vec<Interaction> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let doc: serde_json::Value = serde_saphyr::from_str(&text)
+    // Python-era cassettes wrap non-UTF-8 `!!binary` request bodies in `_io.BytesIO` tags: keep
+    // binary scalars as their base64 text (response bodies are decoded below).
+    let opts = serde_saphyr::options! { ignore_binary_tag_for_string: true };
+    let doc: serde_json::Value = serde_saphyr::from_str_with_options(&text, opts)
         .unwrap_or_else(|e| panic!("{} is not readable YAML: {e}", path.display()));
     let items = doc["interactions"].as_array().cloned().unwrap_or_default();
     items

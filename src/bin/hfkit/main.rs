@@ -37,6 +37,8 @@ enum Command {
     /// Repository cards (README.md metadata): show, validate.
     #[command(subcommand)]
     Card(cmd::card::Command),
+    /// Run one inference task and print the parsed answer as JSON.
+    Infer(cmd::infer::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Env(a) => cmd::env::run(a),
         Command::Serve(a) => cmd::serve::run(a),
         Command::Card(c) => cmd::card::run(c),
+        Command::Infer(a) => cmd::infer::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

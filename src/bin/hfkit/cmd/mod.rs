@@ -5,6 +5,7 @@ pub mod cache;
 pub mod card;
 pub mod download;
 pub mod env;
+pub mod infer;
 pub mod serve;
 
 use hfkit::blocking::HubClient;

@@ -1,0 +1,244 @@
+//! Blocking [`InferenceClient`]: the same task methods; each returns a [`Call`] with the same
+//! option setters, sent by [`Call::send`].
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use super::runtime::Runtime;
+use crate::error::Result;
+use crate::inference::tasks::*;
+use crate::inference::types::{ChatMessage, Table, TextInputs};
+use crate::inference::{Mode, Task};
+
+/// The blocking twin of [`crate::inference::InferenceClient`].
+#[derive(Clone, Debug)]
+pub struct InferenceClient {
+    inner: crate::inference::InferenceClient,
+    rt: Arc<Runtime>,
+}
+
+/// A pending blocking call: set options with the same methods as the async builder, then
+/// [`send`](Call::send).
+#[must_use = "a call does nothing until it is sent"]
+#[derive(Debug)]
+pub struct Call<B> {
+    inner: B,
+    rt: Arc<Runtime>,
+}
+
+impl<B> Call<B> {
+    pub(crate) fn map(self, f: impl FnOnce(B) -> B) -> Self {
+        Call {
+            inner: f(self.inner),
+            rt: self.rt,
+        }
+    }
+
+    /// The async builder inside.
+    pub fn into_async(self) -> B {
+        self.inner
+    }
+}
+
+impl<B, T> Call<B>
+where
+    B: IntoFuture<Output = Result<T>> + Send + 'static,
+    B::IntoFuture: Send,
+    T: Send + 'static,
+{
+    /// Sends the request and waits for the answer.
+    pub fn send(self) -> Result<T> {
+        let fut = self.inner.into_future();
+        self.rt.block_on(fut)
+    }
+}
+
+impl Call<Post> {
+    /// The model (Hub id or URL) when the target is a task.
+    pub fn model(self, model: impl Into<String>) -> Self {
+        self.map(|b| b.model(model))
+    }
+
+    /// A header for this call.
+    pub fn header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.map(|b| b.header(name, value))
+    }
+
+    /// A JSON body.
+    pub fn json(self, body: serde_json::Value) -> Self {
+        self.map(|b| b.json(body))
+    }
+
+    /// A raw body with an optional content type.
+    pub fn bytes(self, body: impl Into<bytes::Bytes>, content_type: Option<&str>) -> Self {
+        self.map(|b| b.bytes(body, content_type))
+    }
+}
+
+impl InferenceClient {
+    /// A client configured from the environment.
+    pub fn new() -> Result<Self> {
+        Self::from_async(crate::inference::InferenceClient::new()?)
+    }
+
+    /// Wraps an async client (build it with
+    /// [`InferenceClient::builder`](crate::inference::InferenceClient::builder)).
+    pub fn from_async(inner: crate::inference::InferenceClient) -> Result<Self> {
+        Ok(InferenceClient {
+            inner,
+            rt: Runtime::new()?,
+        })
+    }
+
+    /// The async client inside.
+    pub fn as_async(&self) -> &crate::inference::InferenceClient {
+        &self.inner
+    }
+
+    fn call<B>(&self, b: B) -> Call<B> {
+        Call {
+            inner: b,
+            rt: self.rt.clone(),
+        }
+    }
+
+    /// Where a call of `task` would go (mode and URL).
+    pub fn resolve(&self, task: Task, model: Option<&str>) -> Result<(Mode, String)> {
+        let c = self.inner.clone();
+        let model = model.map(str::to_owned);
+        self.rt
+            .block_on(async move { c.resolve(task, model.as_deref()).await })
+    }
+
+    /// A raw request (see [`crate::inference::InferenceClient::post`]).
+    pub fn post(&self, target: impl Into<String>) -> Call<Post> {
+        self.call(self.inner.post(target))
+    }
+
+    /// Classifies a text.
+    pub fn text_classification(&self, text: impl Into<String>) -> Call<TextClassification> {
+        self.call(self.inner.text_classification(text))
+    }
+
+    /// Labels the tokens or entities of a text.
+    pub fn token_classification(&self, text: impl Into<String>) -> Call<TokenClassification> {
+        self.call(self.inner.token_classification(text))
+    }
+
+    /// Fills the mask token of a text.
+    pub fn fill_mask(&self, text: impl Into<String>) -> Call<FillMask> {
+        self.call(self.inner.fill_mask(text))
+    }
+
+    /// Answers a question from a context.
+    pub fn question_answering(
+        &self,
+        question: impl Into<String>,
+        context: impl Into<String>,
+    ) -> Call<QuestionAnswering> {
+        self.call(self.inner.question_answering(question, context))
+    }
+
+    /// Summarises a text.
+    pub fn summarization(&self, text: impl Into<String>) -> Call<Summarization> {
+        self.call(self.inner.summarization(text))
+    }
+
+    /// Translates a text.
+    pub fn translation(&self, text: impl Into<String>) -> Call<Translation> {
+        self.call(self.inner.translation(text))
+    }
+
+    /// Classifies a text against candidate labels.
+    pub fn zero_shot_classification<I, S>(
+        &self,
+        text: impl Into<String>,
+        candidate_labels: I,
+    ) -> Call<ZeroShotClassification>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.call(self.inner.zero_shot_classification(text, candidate_labels))
+    }
+
+    /// Scores how similar `source` is to each of `sentences`.
+    pub fn sentence_similarity<I, S>(
+        &self,
+        source: impl Into<String>,
+        sentences: I,
+    ) -> Call<SentenceSimilarity>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.call(self.inner.sentence_similarity(source, sentences))
+    }
+
+    /// Embeds a text or a batch of texts.
+    pub fn feature_extraction(&self, inputs: impl Into<TextInputs>) -> Call<FeatureExtraction> {
+        self.call(self.inner.feature_extraction(inputs))
+    }
+
+    /// Answers a question about a table.
+    pub fn table_question_answering(
+        &self,
+        table: Table,
+        query: impl Into<String>,
+    ) -> Call<TableQuestionAnswering> {
+        self.call(self.inner.table_question_answering(table, query))
+    }
+
+    /// Classifies an audio clip.
+    pub fn audio_classification(
+        &self,
+        audio: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<AudioClassification> {
+        self.call(self.inner.audio_classification(audio))
+    }
+
+    /// Classifies an image.
+    pub fn image_classification(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageClassification> {
+        self.call(self.inner.image_classification(image))
+    }
+
+    /// Detects objects in an image.
+    pub fn object_detection(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ObjectDetection> {
+        self.call(self.inner.object_detection(image))
+    }
+
+    /// Transcribes speech.
+    pub fn automatic_speech_recognition(
+        &self,
+        audio: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<AutomaticSpeechRecognition> {
+        self.call(self.inner.automatic_speech_recognition(audio))
+    }
+
+    /// Captions an image.
+    pub fn image_to_text(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageToText> {
+        self.call(self.inner.image_to_text(image))
+    }
+
+    /// Generates text from a prompt (non-streaming).
+    pub fn text_generation(&self, prompt: impl Into<String>) -> Call<TextGeneration> {
+        self.call(self.inner.text_generation(prompt))
+    }
+
+    /// Completes a chat (non-streaming).
+    pub fn chat_completion(
+        &self,
+        messages: impl IntoIterator<Item = ChatMessage>,
+    ) -> Call<ChatCompletion> {
+        self.call(self.inner.chat_completion(messages))
+    }
+}

@@ -1,0 +1,405 @@
+//! (model | URL | base_url, task, provider) → where a request goes (inference.md §1.2–1.7).
+
+use crate::error::{Error, Result};
+use crate::http::TokenMode;
+
+use super::InferenceClient;
+use super::provider::{Provider, ProviderMapping, parse_mapping};
+use super::task::Task;
+
+/// How a request is routed (inference.md §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// **U**: the model is a URL, called directly.
+    Url,
+    /// **L**: the legacy serverless API.
+    Legacy,
+    /// **H**: Hugging Face's hosted inference through the router.
+    HfInference,
+    /// **P**: a third-party provider through the router.
+    Provider(Provider),
+    /// **A**: the chat auto-router.
+    AutoRouter,
+}
+
+/// A resolved request target.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub mode: Mode,
+    pub url: String,
+    /// The model id as the server knows it: `model` of chat bodies.
+    pub body_model: String,
+    /// The model a §5.5 memory is keyed by.
+    pub key: String,
+    pub token: TokenMode,
+    pub trust_origin: bool,
+    pub provider_headers: &'static [(&'static str, &'static str)],
+}
+
+fn is_url(m: &str) -> bool {
+    m.starts_with("http://") || m.starts_with("https://")
+}
+
+fn check_id(id: &str) -> Result<()> {
+    let bad = id.is_empty()
+        || id.starts_with('/')
+        || id.ends_with('/')
+        || id
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '?' | '#' | '%' | '\\'))
+        || id.split('/').any(|s| s == ".." || s == "." || s.is_empty());
+    if bad {
+        return Err(Error::InvalidInput(format!(
+            "{id:?} is neither a model id (`name` or `org/name`) nor an http(s) URL"
+        )));
+    }
+    Ok(())
+}
+
+/// The chat URL of a base URL (inference.md §1.6).
+pub(crate) fn chat_url(base: &str) -> Result<String> {
+    let mut u = url::Url::parse(base)
+        .map_err(|e| Error::InvalidInput(format!("invalid model URL {base:?}: {e}")))?;
+    let path = u.path().trim_end_matches('/').to_owned();
+    let path = if path.ends_with("/chat/completions") {
+        path
+    } else if path.ends_with("/v1") {
+        format!("{path}/chat/completions")
+    } else {
+        format!("{path}/v1/chat/completions")
+    };
+    u.set_path(&path);
+    Ok(u.to_string())
+}
+
+/// Resolves the target of a `task` call with an optional per-call `model`.
+pub(crate) async fn resolve(
+    client: &InferenceClient,
+    task: Task,
+    call_model: Option<&str>,
+) -> Result<Target> {
+    let inner = &client.inner;
+    let call_model = call_model.filter(|m| !m.trim().is_empty());
+    let chat = task == Task::ChatCompletion;
+    let route_model: Option<String> = if chat {
+        inner.model.clone().or(call_model.map(str::to_owned))
+    } else {
+        call_model.map(str::to_owned).or(inner.model.clone())
+    };
+    let provider = inner.provider;
+
+    // 1. A URL is called directly.
+    if let Some(m) = route_model.as_deref().filter(|m| is_url(m)) {
+        if !matches!(provider, Provider::Auto | Provider::HfInference) {
+            tracing::warn!(
+                "the model is a URL: provider {provider} is ignored and the URL is called directly"
+            );
+        }
+        if provider == Provider::HfInference
+            && matches!(
+                task,
+                Task::TabularRegression | Task::TextToVideo | Task::ImageToVideo
+            )
+        {
+            provider.check(task)?;
+        }
+        let url = if chat { chat_url(m)? } else { m.to_owned() };
+        let body_model = call_model
+            .filter(|c| !is_url(c))
+            .unwrap_or("dummy")
+            .to_owned();
+        let explicit = inner.http.settings().token.clone();
+        let host_is_endpoint = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.ends_with(".endpoints.huggingface.cloud"))
+            })
+            .unwrap_or(false);
+        let (token, trust_origin) = match explicit {
+            Some(t) => (TokenMode::Explicit(t), true),
+            None if host_is_endpoint => (TokenMode::Auto, true),
+            None => (TokenMode::Never, false),
+        };
+        return Ok(Target {
+            mode: Mode::Url,
+            url,
+            body_model,
+            key: m.to_owned(),
+            token,
+            trust_origin,
+            provider_headers: &[],
+        });
+    }
+
+    // The named model, or (rows 3 and L) the recommended one.
+    let model = match route_model {
+        Some(m) => m,
+        None => {
+            if !matches!(provider, Provider::Auto | Provider::HfInference) {
+                return Err(Error::InvalidInput(format!(
+                    "provider {provider} needs a model: pass one to the call or the client"
+                )));
+            }
+            recommended_model(client, task).await?
+        }
+    };
+    check_id(&model)?;
+    let body_model_h = if chat {
+        call_model.unwrap_or(&model).to_owned()
+    } else {
+        model.clone()
+    };
+
+    // 2. Legacy serverless API.
+    if inner.legacy {
+        return Ok(Target {
+            mode: Mode::Legacy,
+            url: hf_path(&inner.legacy_url, task, &model, true),
+            body_model: model.clone(),
+            key: model,
+            token: TokenMode::Auto,
+            trust_origin: false,
+            provider_headers: &[],
+        });
+    }
+
+    let (provider, auto_entry) = match provider {
+        Provider::HfInference => (Provider::HfInference, None),
+        Provider::Auto if chat => {
+            let token = inner.http.settings().resolve_token();
+            if !token
+                .as_ref()
+                .is_some_and(|t| t.expose().starts_with("hf_"))
+            {
+                return Err(Error::InvalidInput(
+                    "chat completion through the auto-router needs a Hugging Face token (hf_…): \
+                     set HF_TOKEN, or choose a provider or a model URL"
+                        .into(),
+                ));
+            }
+            return Ok(Target {
+                mode: Mode::AutoRouter,
+                url: format!("{}/v1/chat/completions", inner.router_url),
+                body_model: model.clone(),
+                key: model,
+                token: TokenMode::Auto,
+                trust_origin: false,
+                provider_headers: &[],
+            });
+        }
+        Provider::Auto => {
+            let map = mapping(client, &model).await?;
+            let first = map.into_iter().next().ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "no inference provider serves {model}: its provider mapping is empty"
+                ))
+            })?;
+            warn_status(&model, &first);
+            let p: Provider = first.provider.parse()?;
+            (p, Some(first))
+        }
+        named => (named, None),
+    };
+    provider.check(task)?;
+    if provider == Provider::HfInference {
+        return Ok(Target {
+            mode: Mode::HfInference,
+            url: hf_path(
+                &format!("{}/hf-inference", inner.router_url),
+                task,
+                &model,
+                false,
+            ),
+            body_model: body_model_h,
+            key: model,
+            token: TokenMode::Auto,
+            trust_origin: false,
+            provider_headers: &[],
+        });
+    }
+    // Mode P: the mapping gives the provider's id of the model.
+    let entry = match auto_entry {
+        Some(e) => e,
+        None => {
+            let map = mapping(client, &model).await?;
+            let e = map
+                .into_iter()
+                .find(|e| e.provider == provider.as_str())
+                .ok_or_else(|| {
+                    Error::InvalidInput(format!(
+                        "provider {provider} does not serve {model} (not in its provider mapping)"
+                    ))
+                })?;
+            warn_status(&model, &e);
+            e
+        }
+    };
+    if entry.task != task.mapping_name() {
+        return Err(Error::InvalidInput(format!(
+            "{model} is mapped on {provider} for the task {:?}, not {}",
+            entry.task,
+            task.mapping_name()
+        )));
+    }
+    let route = provider.route(task).unwrap_or_default();
+    Ok(Target {
+        mode: Mode::Provider(provider),
+        url: format!("{}/{}{}", inner.router_url, provider.as_str(), route),
+        body_model: entry.provider_id.clone(),
+        key: model,
+        token: TokenMode::Auto,
+        trust_origin: false,
+        provider_headers: provider.extra_headers(),
+    })
+}
+
+fn warn_status(model: &str, e: &ProviderMapping) {
+    if e.status != "live" {
+        tracing::warn!(
+            "{model} on {} has the status {:?}; the request may fail",
+            e.provider,
+            e.status
+        );
+    }
+}
+
+/// The hf-inference path of a task (inference.md §1.3); `legacy` puts `pipeline/{task}` first.
+fn hf_path(base: &str, task: Task, id: &str, legacy: bool) -> String {
+    match (task, legacy) {
+        (Task::FeatureExtraction | Task::SentenceSimilarity, true) => {
+            format!("{base}/pipeline/{}/{id}", task.as_str())
+        }
+        (Task::FeatureExtraction | Task::SentenceSimilarity, false) => {
+            format!("{base}/models/{id}/pipeline/{}", task.as_str())
+        }
+        (Task::ChatCompletion, _) => format!("{base}/models/{id}/v1/chat/completions"),
+        _ => format!("{base}/models/{id}"),
+    }
+}
+
+/// The model's provider mapping, fetched once per client.
+async fn mapping(client: &InferenceClient, model: &str) -> Result<Vec<ProviderMapping>> {
+    let inner = &client.inner;
+    if let Some(m) = inner
+        .mappings
+        .lock()
+        .ok()
+        .and_then(|c| c.get(model).cloned())
+    {
+        return Ok(m);
+    }
+    let url = format!("{}/api/models/{model}", inner.hub_url);
+    let info: serde_json::Value = inner
+        .http
+        .get(&url)?
+        .query([("expand", "inferenceProviderMapping")])
+        .redirects(crate::http::Redirects::Trusted)
+        .scope(crate::http::ErrorScope {
+            repo: Some(format!("model/{model}")),
+            ..Default::default()
+        })
+        .send_json()
+        .await?;
+    let map = parse_mapping(&info).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{model} has no inference provider mapping on the Hub: no provider serves it"
+        ))
+    })?;
+    if let Ok(mut c) = inner.mappings.lock() {
+        c.insert(model.to_owned(), map.clone());
+    }
+    Ok(map)
+}
+
+/// The Hub's recommended model of a task (`GET {hub}/api/tasks`, `widgetModels[0]`), when the
+/// client allows it.
+async fn recommended_model(client: &InferenceClient, task: Task) -> Result<String> {
+    let inner = &client.inner;
+    if !inner.use_recommended_model {
+        return Err(Error::InvalidInput(format!(
+            "no model given for {task}: pass a model to the call or the client (or enable \
+             use_recommended_model)"
+        )));
+    }
+    let cached = inner.recommended.lock().ok().and_then(|c| c.clone());
+    let table = match cached {
+        Some(t) => t,
+        None => {
+            let url = format!("{}/api/tasks", inner.hub_url);
+            let v: serde_json::Value = inner.http.get(&url)?.send_json().await?;
+            let mut t = std::collections::HashMap::new();
+            if let Some(o) = v.as_object() {
+                for (name, info) in o {
+                    if let Some(m) = info
+                        .get("widgetModels")
+                        .and_then(|w| w.get(0))
+                        .and_then(|m| m.as_str())
+                        .filter(|m| !m.is_empty())
+                    {
+                        t.insert(name.clone(), m.to_owned());
+                    }
+                }
+            }
+            if let Ok(mut c) = inner.recommended.lock() {
+                *c = Some(t.clone());
+            }
+            t
+        }
+    };
+    table.get(task.as_str()).cloned().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "the Hub recommends no model for {task}: pass one explicitly"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_urls() {
+        for (base, want) in [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:8080/",
+                "http://127.0.0.1:8080/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:8080/v1/",
+                "http://127.0.0.1:8080/v1/chat/completions",
+            ),
+            (
+                "https://host/openai/v1?api-version=2",
+                "https://host/openai/v1/chat/completions?api-version=2",
+            ),
+            ("http://h/x/chat/completions", "http://h/x/chat/completions"),
+        ] {
+            assert_eq!(chat_url(base).unwrap(), want, "{base}");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            hf_path("L", Task::FeatureExtraction, "a/b", true),
+            "L/pipeline/feature-extraction/a/b"
+        );
+        assert_eq!(
+            hf_path("R/hf-inference", Task::SentenceSimilarity, "a/b", false),
+            "R/hf-inference/models/a/b/pipeline/sentence-similarity"
+        );
+        assert_eq!(
+            hf_path("L", Task::ChatCompletion, "a/b", true),
+            "L/models/a/b/v1/chat/completions"
+        );
+        assert!(check_id("a/../b").is_err());
+        assert!(check_id("a b").is_err());
+        assert!(check_id("org/name").is_ok());
+    }
+}
