@@ -8,7 +8,7 @@
 //! YAML is read with YAML 1.2 semantics as on the Hub (`no` is a string, `0123` is a string).
 //! Front matter larger than [`MAX_FRONT_MATTER_BYTES`] (1 MiB), nested deeper than
 //! [`MAX_DEPTH`], or expanding more than [`MAX_EVENTS`] nodes through aliases is rejected with
-//! [`Error::Card`](crate::Error::Card).
+//! [`crate::Error::Card`].
 //!
 //! ```
 //! use hfkit::card::ModelCard;

@@ -4,7 +4,7 @@
 //! (`inference.md`).
 //!
 //! Task calls take the required input positionally; options are set by name on the returned
-//! request builder, which is sent by `.await` (it implements [`IntoFuture`](std::future::IntoFuture)).
+//! request builder, which is sent by `.await` (it implements [`std::future::IntoFuture`]).
 //!
 //! ```no_run
 //! # async fn demo() -> hfkit::Result<()> {
