@@ -174,7 +174,12 @@ impl Sink {
                 .create(true)
                 .truncate(false)
                 .open(&path)?;
-            file.set_len(keep)?;
+            // Truncate only when there is something to cut: on ext4 a truncate to zero marks the
+            // file for a forced flush of all its delayed allocations at close (auto_da_alloc),
+            // which costs the writer thread a second pass over the data.
+            if file.metadata()?.len() != keep {
+                file.set_len(keep)?;
+            }
             // Hashing runs on its own thread, beside the writes, so a transfer costs the slower
             // of the two rather than their sum.
             let hasher = HashWorker::start(exp.clone());
