@@ -1,8 +1,10 @@
 //! Shared helpers of the integration tests: loopback Hub servers with fault injection, the Python
-//! reference client, and a throttling proxy. Each test file uses only part of it.
+//! reference client, a throttling proxy, and a real OpenAI-compatible LLM server (llama.cpp via
+//! llama-cpp-python). Each test file uses only part of it.
 #![allow(dead_code, unused_imports)]
 
 pub mod cassette;
 pub mod hub;
+pub mod llama;
 pub mod python;
 pub mod throttle;
