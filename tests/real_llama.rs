@@ -364,12 +364,10 @@ async fn blocking_client_inside_a_runtime() {
     assert_eq!(out.usage, expected.usage);
 }
 
-/// Known bug, kept to reproduce it: a blocking twin wrapped around an async client whose
-/// connection pool was used on this (now blocked) runtime reuses that pooled connection, whose
-/// driver task lives on the blocked runtime; the call hangs until a transport timeout (~10 s)
-/// and fails with `Error::Timeout`.
+/// A blocking twin wrapped around an async client whose connections were opened on this (now
+/// blocked) runtime must not reuse them: their driver tasks live on the blocked runtime. It gets a
+/// pool of its own, so the call answers at once.
 #[tokio::test]
-#[ignore = "known bug: blocking::InferenceClient::from_async shares a connection pool bound to the caller's runtime"]
 async fn blocking_twin_of_a_used_async_client() {
     let server = LlamaServer::start(&[]);
     let async_client = client(&server);

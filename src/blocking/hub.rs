@@ -34,7 +34,8 @@ impl HubClient {
     /// Wraps an async client.
     pub fn from_async(inner: crate::HubClient) -> Result<Self> {
         Ok(HubClient {
-            inner,
+            // Connections of the caller's runtime must not be reused from ours.
+            inner: crate::HubClient::from_http(inner.http().fresh_pool()?),
             rt: Runtime::new()?,
         })
     }

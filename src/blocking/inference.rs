@@ -85,7 +85,8 @@ impl InferenceClient {
     /// [`InferenceClient::builder`](crate::inference::InferenceClient::builder)).
     pub fn from_async(inner: crate::inference::InferenceClient) -> Result<Self> {
         Ok(InferenceClient {
-            inner,
+            // Connections of the caller's runtime must not be reused from ours.
+            inner: inner.with_fresh_pool()?,
             rt: Runtime::new()?,
         })
     }

@@ -156,6 +156,20 @@ impl HttpClient {
         })
     }
 
+    /// The same client (settings, user-agent, trusted origins) with a connection pool of its own.
+    ///
+    /// Pooled connections are driven by tasks of the runtime that opened them; a client handed to
+    /// another runtime (the blocking twin's) must not reuse connections of a runtime that may be
+    /// blocked waiting for it.
+    pub fn fresh_pool(&self) -> Result<Self> {
+        let mut me = Self::new(self.inner.settings.clone())?;
+        if let Some(inner) = Arc::get_mut(&mut me.inner) {
+            inner.trusted = self.inner.trusted.clone();
+            inner.user_agent = self.inner.user_agent.clone();
+        }
+        Ok(me)
+    }
+
     /// The settings this client was built with.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
@@ -283,10 +297,11 @@ impl HttpClient {
                     response::redact_url(url.as_str())
                 );
             }
+            let started = std::time::Instant::now();
             let resp = rb
                 .send()
                 .await
-                .map_err(|e| transport_error(&e, &method, &url, req.timeout))?;
+                .map_err(|e| transport_error(&e, &method, &url, started.elapsed()))?;
             self.log_hub_warnings(resp.headers());
             let status = resp.status();
             if !status.is_redirection() || req.redirects == Redirects::None {
@@ -346,18 +361,13 @@ impl HttpClient {
     }
 }
 
-fn transport_error(
-    e: &reqwest::Error,
-    method: &Method,
-    url: &Url,
-    timeout: Option<Duration>,
-) -> Error {
+fn transport_error(e: &reqwest::Error, method: &Method, url: &Url, elapsed: Duration) -> Error {
     let url = response::redact_url(url.as_str());
     if e.is_timeout() {
         return Error::Timeout {
             method: method.to_string(),
             url,
-            elapsed: timeout.unwrap_or_default(),
+            elapsed,
         };
     }
     // The innermost cause says the most ("connection refused"); reqwest's own text repeats the URL.

@@ -65,6 +65,11 @@ impl HubClient {
         })
     }
 
+    /// A client over an existing HTTP client.
+    pub fn from_http(http: HttpClient) -> Self {
+        HubClient { http }
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         self.http.settings()

@@ -72,6 +72,45 @@ pub(crate) struct Inner {
     pub(crate) rejected_params: Mutex<HashMap<String, Vec<String>>>,
 }
 
+impl InferenceClient {
+    /// The same client with a connection pool of its own (see [`HttpClient::fresh_pool`]).
+    pub(crate) fn with_fresh_pool(&self) -> Result<Self> {
+        let i = &self.inner;
+        let copy = |m: &Mutex<HashMap<String, Vec<ProviderMapping>>>| {
+            m.lock().map(|g| g.clone()).unwrap_or_default()
+        };
+        Ok(InferenceClient {
+            inner: Arc::new(Inner {
+                http: i.http.fresh_pool()?,
+                hub_url: i.hub_url.clone(),
+                router_url: i.router_url.clone(),
+                legacy_url: i.legacy_url.clone(),
+                model: i.model.clone(),
+                provider: i.provider.clone(),
+                legacy: i.legacy,
+                timeout: i.timeout,
+                headers: i.headers.clone(),
+                bill_to: i.bill_to.clone(),
+                wait_for_model: i.wait_for_model,
+                max_retries: i.max_retries,
+                retry_base_delay: i.retry_base_delay,
+                use_recommended_model: i.use_recommended_model,
+                sniff_mime: i.sniff_mime,
+                mappings: Mutex::new(copy(&i.mappings)),
+                recommended: Mutex::new(
+                    i.recommended.lock().map(|g| g.clone()).unwrap_or_default(),
+                ),
+                rejected_params: Mutex::new(
+                    i.rejected_params
+                        .lock()
+                        .map(|g| g.clone())
+                        .unwrap_or_default(),
+                ),
+            }),
+        })
+    }
+}
+
 impl std::fmt::Debug for InferenceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &self.inner;
