@@ -86,7 +86,7 @@ impl InferenceClient {
                 router_url: i.router_url.clone(),
                 legacy_url: i.legacy_url.clone(),
                 model: i.model.clone(),
-                provider: i.provider.clone(),
+                provider: i.provider,
                 legacy: i.legacy,
                 timeout: i.timeout,
                 headers: i.headers.clone(),
