@@ -599,7 +599,9 @@ async fn replay_implemented_cassettes() {
     }
     println!("replayed {replayed} of {total} cassettes of the implemented tasks");
     println!(
-        "not replayed ({}; tasks not implemented yet or Python-only helpers): {}",
+        "not replayed by this file ({}; image/audio/multimodal ones are replayed by \
+         tests/inference_cassettes_vision.rs, the reasons for the rest are in \
+         tests/cassettes_skipped.md): {}",
         skipped.len(),
         skipped.join(", ")
     );

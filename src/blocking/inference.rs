@@ -38,6 +38,15 @@ impl<B> Call<B> {
     pub fn into_async(self) -> B {
         self.inner
     }
+
+    /// Runs `f(builder)` (another way to send it, e.g. `bytes()`) and waits for the answer.
+    pub(crate) fn run_with<F, T>(self, f: impl FnOnce(B) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.rt.block_on(f(self.inner))
+    }
 }
 
 impl<B, T> Call<B>
@@ -228,6 +237,89 @@ impl InferenceClient {
         image: impl Into<crate::inference::BinaryInput>,
     ) -> Call<ImageToText> {
         self.call(self.inner.image_to_text(image))
+    }
+
+    /// Generates an image from a prompt (`.send()` decodes it; `.bytes()` keeps the bytes).
+    pub fn text_to_image(&self, prompt: impl Into<String>) -> Call<TextToImage> {
+        self.call(self.inner.text_to_image(prompt))
+    }
+
+    /// Transforms an image (`.send()` decodes the answer; `.bytes()` keeps the bytes).
+    pub fn image_to_image(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageToImage> {
+        self.call(self.inner.image_to_image(image))
+    }
+
+    /// Segments an image; each segment comes with its decoded mask.
+    pub fn image_segmentation(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageSegmentation> {
+        self.call(self.inner.image_segmentation(image))
+    }
+
+    /// Classifies an image against candidate labels (at least two).
+    pub fn zero_shot_image_classification<I, S>(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+        candidate_labels: I,
+    ) -> Call<ZeroShotImageClassification>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.call(
+            self.inner
+                .zero_shot_image_classification(image, candidate_labels),
+        )
+    }
+
+    /// Answers a question about an image.
+    pub fn visual_question_answering(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+        question: impl Into<String>,
+    ) -> Call<VisualQuestionAnswering> {
+        self.call(self.inner.visual_question_answering(image, question))
+    }
+
+    /// Answers a question about a document image.
+    pub fn document_question_answering(
+        &self,
+        document: impl Into<crate::inference::BinaryInput>,
+        question: impl Into<String>,
+    ) -> Call<DocumentQuestionAnswering> {
+        self.call(self.inner.document_question_answering(document, question))
+    }
+
+    /// Speaks a text; the answer is audio bytes with their content type.
+    pub fn text_to_speech(&self, text: impl Into<String>) -> Call<TextToSpeech> {
+        self.call(self.inner.text_to_speech(text))
+    }
+
+    /// Transforms audio; each output clip comes decoded.
+    pub fn audio_to_audio(
+        &self,
+        audio: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<AudioToAudio> {
+        self.call(self.inner.audio_to_audio(audio))
+    }
+
+    /// Generates a video from a prompt.
+    pub fn text_to_video(&self, prompt: impl Into<String>) -> Call<TextToVideo> {
+        self.call(self.inner.text_to_video(prompt))
+    }
+
+    /// Classifies the rows of a table.
+    pub fn tabular_classification(&self, table: Table) -> Call<TabularClassification> {
+        self.call(self.inner.tabular_classification(table))
+    }
+
+    /// Predicts a number for each row of a table.
+    pub fn tabular_regression(&self, table: Table) -> Call<TabularRegression> {
+        self.call(self.inner.tabular_regression(table))
     }
 
     /// Generates text from a prompt (non-streaming).

@@ -1,5 +1,5 @@
-//! Binary inputs of audio and vision tasks (inference.md §4): bytes, a file, a URL, a reader or a
-//! base64 data URL, with the content type Python would send.
+//! Binary inputs of audio and vision tasks (inference.md §4): bytes, a file, a URL, a reader, an
+//! [`image::DynamicImage`] or a base64 data URL, with the content type Python would send.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,7 @@ enum Source {
     Path(PathBuf),
     Url(String),
     Reader(Box<dyn AsyncRead + Send + Unpin>, Option<String>),
+    Image(Box<image::DynamicImage>),
 }
 
 impl std::fmt::Debug for BinaryInput {
@@ -32,6 +33,7 @@ impl std::fmt::Debug for BinaryInput {
             Source::Path(p) => format!("file {}", p.display()),
             Source::Url(u) => format!("URL {u}"),
             Source::Reader(_, n) => format!("reader {n:?}"),
+            Source::Image(i) => format!("{}×{} image", i.width(), i.height()),
         };
         f.debug_struct("BinaryInput")
             .field("source", &what)
@@ -70,6 +72,14 @@ impl BinaryInput {
     pub fn reader(r: impl AsyncRead + Send + Unpin + 'static, file_name: Option<&str>) -> Self {
         BinaryInput {
             source: Source::Reader(Box::new(r), file_name.map(str::to_owned)),
+            mime: None,
+        }
+    }
+
+    /// A decoded image, sent PNG-encoded as `image/png` (inference.md §4.1).
+    pub fn image(img: image::DynamicImage) -> Self {
+        BinaryInput {
+            source: Source::Image(Box::new(img)),
             mime: None,
         }
     }
@@ -133,6 +143,7 @@ impl BinaryInput {
                 )
             }
             Source::Url(u) => fetch(client, &u).await?,
+            Source::Image(img) => (encode_png(&img)?, Some("image/png".to_owned())),
         };
         if bytes.is_empty() {
             return Err(Error::InvalidInput("the binary input is empty".into()));
@@ -165,6 +176,37 @@ impl From<&[u8]> for BinaryInput {
     fn from(b: &[u8]) -> Self {
         Self::bytes(Bytes::copy_from_slice(b))
     }
+}
+
+impl From<image::DynamicImage> for BinaryInput {
+    fn from(img: image::DynamicImage) -> Self {
+        Self::image(img)
+    }
+}
+
+impl From<&image::DynamicImage> for BinaryInput {
+    fn from(img: &image::DynamicImage) -> Self {
+        Self::image(img.clone())
+    }
+}
+
+/// PNG-encodes an image input.
+fn encode_png(img: &image::DynamicImage) -> Result<Bytes> {
+    if img.width() == 0 || img.height() == 0 {
+        return Err(Error::InvalidInput(
+            "the image input is empty (0 pixels)".into(),
+        ));
+    }
+    let mut buf = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut buf, image::ImageFormat::Png)
+        .map_err(|e| {
+            Error::InvalidInput(format!(
+                "the {}×{} image input cannot be PNG-encoded: {e}",
+                img.width(),
+                img.height()
+            ))
+        })?;
+    Ok(Bytes::from(buf.into_inner()))
 }
 
 impl From<PathBuf> for BinaryInput {
@@ -273,6 +315,16 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
         assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), Some("audio/wav"));
         assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn images_are_png_encoded() {
+        let img = image::DynamicImage::new_rgb8(3, 2);
+        let png = encode_png(&img).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let back = image::load_from_memory(&png).unwrap();
+        assert_eq!((back.width(), back.height()), (3, 2));
+        assert!(encode_png(&image::DynamicImage::new_rgb8(0, 0)).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::inference::types::*;
 use crate::inference::{InferenceClient, routing};
 
 /// Sends a binary input with optional parameters.
-async fn run_binary<P: serde::Serialize>(
+pub(super) async fn run_binary<P: serde::Serialize>(
     client: &InferenceClient,
     task: Task,
     model: Option<&str>,

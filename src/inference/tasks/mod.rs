@@ -1,17 +1,26 @@
 //! Task methods: one file per family. Each method returns a request builder; set options by
 //! name, then `.await` it.
 
+mod audio;
 mod binary;
 mod chat;
 mod generation;
+mod media;
+mod multimodal;
 mod raw;
+mod tabular;
 mod text;
+mod vision;
 
+pub use audio::*;
 pub use binary::*;
 pub use chat::{ChatCompletion, ChatCompletionOptions};
 pub use generation::{TextGeneration, TextGenerationOptions};
+pub use multimodal::*;
 pub use raw::Post;
+pub use tabular::*;
 pub use text::*;
+pub use vision::*;
 
 use futures::future::BoxFuture;
 

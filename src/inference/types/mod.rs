@@ -3,13 +3,23 @@
 //! optional and omitted when unset; outputs accept the older wire shapes inference.md §3.3 lists.
 //! No transport code lives here.
 
+mod audio;
 mod chat;
 mod generation;
+mod media;
+mod multimodal;
+mod tabular;
 mod text;
+mod vision;
 
+pub use audio::*;
 pub use chat::*;
 pub use generation::*;
+pub use media::*;
+pub use multimodal::*;
+pub use tabular::*;
 pub use text::*;
+pub use vision::*;
 
 use serde::{Deserialize, Serialize};
 
