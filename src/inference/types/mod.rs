@@ -5,10 +5,12 @@
 
 mod chat;
 mod generation;
+mod stream;
 mod text;
 
 pub use chat::*;
 pub use generation::*;
+pub use stream::*;
 pub use text::*;
 
 use serde::{Deserialize, Serialize};
