@@ -5,4 +5,5 @@
 pub mod cassette;
 pub mod hub;
 pub mod python;
+pub mod tgi;
 pub mod throttle;
