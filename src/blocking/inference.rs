@@ -4,10 +4,13 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
-use super::runtime::Runtime;
+use super::runtime::{BlockingIter, Runtime};
 use crate::error::Result;
 use crate::inference::tasks::*;
-use crate::inference::types::{ChatMessage, Table, TextInputs};
+use crate::inference::types::{
+    ChatCompletionOutput, ChatCompletionStreamOutput, ChatMessage, Table,
+    TextGenerationStreamOutput, TextInputs,
+};
 use crate::inference::{Mode, Task};
 
 /// The blocking twin of [`crate::inference::InferenceClient`].
@@ -81,6 +84,33 @@ impl Call<Post> {
     /// A raw body with an optional content type.
     pub fn bytes(self, body: impl Into<bytes::Bytes>, content_type: Option<&str>) -> Self {
         self.map(|b| b.bytes(body, content_type))
+    }
+}
+
+impl Call<TextGeneration> {
+    /// Sends the request with `stream: true` and returns the tokens as a lazy iterator (one
+    /// chunk per `next`); request errors come back here, errors inside the stream as items.
+    /// Dropping the iterator cancels the request.
+    pub fn stream(self) -> Result<BlockingIter<TextGenerationStreamOutput>> {
+        let stream = self.rt.block_on(self.inner.stream())?;
+        Ok(self.rt.iter(stream))
+    }
+}
+
+impl Call<ChatCompletion> {
+    /// Sends the request with `stream: true` and returns the chunks as a lazy iterator (one
+    /// chunk per `next`); request errors come back here, errors inside the stream as items.
+    /// Dropping the iterator cancels the request.
+    pub fn stream(self) -> Result<BlockingIter<ChatCompletionStreamOutput>> {
+        let stream = self.rt.block_on(self.inner.stream())?;
+        Ok(self.rt.iter(stream))
+    }
+
+    /// Streams the completion and folds its chunks into the final message (see
+    /// [`ChatCompletionAccumulator`](crate::inference::types::ChatCompletionAccumulator)).
+    pub fn collect_message(self) -> Result<ChatCompletionOutput> {
+        self.rt
+            .block_on(async move { self.inner.stream().await?.collect_message().await })
     }
 }
 
@@ -323,11 +353,14 @@ impl InferenceClient {
     }
 
     /// Generates text from a prompt (non-streaming).
+    /// Generates text from a prompt: [`send`](Call::send) for the whole text,
+    /// [`stream`](Call::stream) for the tokens as they come.
     pub fn text_generation(&self, prompt: impl Into<String>) -> Call<TextGeneration> {
         self.call(self.inner.text_generation(prompt))
     }
 
-    /// Completes a chat (non-streaming).
+    /// Completes a chat: [`send`](Call::send) for the whole completion,
+    /// [`stream`](Call::stream) for its chunks as they come.
     pub fn chat_completion(
         &self,
         messages: impl IntoIterator<Item = ChatMessage>,

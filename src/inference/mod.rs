@@ -23,6 +23,8 @@ mod input;
 mod provider;
 mod request;
 mod routing;
+pub mod sse;
+mod stream;
 mod task;
 pub mod tasks;
 pub mod types;
@@ -35,6 +37,7 @@ pub use input::{BinaryInput, mime_from_name, sniff};
 pub use provider::{Provider, ProviderMapping, parse_mapping};
 pub use request::RawResponse;
 pub use routing::Mode;
+pub use stream::{ChatCompletionStream, EventStream, StreamChunk, TextGenerationStream};
 pub use task::Task;
 
 use crate::auth::Token;

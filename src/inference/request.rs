@@ -84,6 +84,55 @@ pub(crate) async fn send(
     payload: Payload,
     call_headers: &[(String, String)],
 ) -> Result<RawResponse> {
+    attempt_loop(client, task, target, payload, call_headers, false).await
+}
+
+/// Sends a streaming request: the same headers, errors and retries as [`send`], but a 2xx answer
+/// is handed over as soon as its headers arrive (its body unread), so nothing is retried once
+/// the caller has it (inference.md §5.4). The client's `timeout` bounds connection and headers
+/// only.
+pub(crate) async fn send_stream(
+    client: &InferenceClient,
+    task: Option<Task>,
+    target: &Target,
+    payload: Payload,
+    call_headers: &[(String, String)],
+) -> Result<reqwest::Response> {
+    attempt_loop(client, task, target, payload, call_headers, true).await
+}
+
+/// What one attempt yields: a read body, or a response whose body the caller reads.
+trait Outcome: Sized {
+    async fn from_response(resp: reqwest::Response) -> Result<Self>;
+}
+
+impl Outcome for RawResponse {
+    async fn from_response(resp: reqwest::Response) -> Result<Self> {
+        read(resp).await
+    }
+}
+
+impl Outcome for reqwest::Response {
+    async fn from_response(resp: reqwest::Response) -> Result<Self> {
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            let headers = resp.headers().clone();
+            let url = redact_url(resp.url().as_str());
+            let body = read_bounded(resp).await;
+            return Err(error_for(status, &headers, &body, &url));
+        }
+        Ok(resp)
+    }
+}
+
+async fn attempt_loop<T: Outcome>(
+    client: &InferenceClient,
+    task: Option<Task>,
+    target: &Target,
+    payload: Payload,
+    call_headers: &[(String, String)],
+    streaming: bool,
+) -> Result<T> {
     let inner = &client.inner;
     let started = Instant::now();
     let deadline = inner.timeout.map(|t| started + t);
@@ -119,16 +168,29 @@ pub(crate) async fn send(
             Payload::Json(b) => rb.body(b.clone(), Some("application/json")),
             Payload::Raw(b, ct) => rb.body(b.clone(), ct.as_deref()),
         };
+        let mut left = None;
         if let Some(d) = deadline {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let l = d.saturating_duration_since(Instant::now());
+            if l.is_zero() {
                 return Err(timeout_error(&target.url, started));
             }
-            rb = rb.timeout(left);
+            if !streaming {
+                rb = rb.timeout(l);
+            }
+            left = Some(l);
         }
-        let result = match rb.send_unchecked().await {
-            Ok(resp) => read(resp).await,
-            Err(e) => Err(e),
+        let attempt_fut = async {
+            match rb.send_unchecked().await {
+                Ok(resp) => T::from_response(resp).await,
+                Err(e) => Err(e),
+            }
+        };
+        let result = match (streaming, left) {
+            (true, Some(l)) => match tokio::time::timeout(l, attempt_fut).await {
+                Ok(r) => r,
+                Err(_) => Err(timeout_error(&target.url, started)),
+            },
+            _ => attempt_fut.await,
         };
         let err = match result {
             Ok(r) => return Ok(r),

@@ -7,4 +7,5 @@ pub mod cassette;
 pub mod hub;
 pub mod llama;
 pub mod python;
+pub mod tgi;
 pub mod throttle;

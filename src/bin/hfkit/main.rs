@@ -39,6 +39,10 @@ enum Command {
     Card(cmd::card::Command),
     /// Run one inference task and print the parsed answer as JSON.
     Infer(cmd::infer::Args),
+    /// Chat with a model, streaming its answer to stdout; without PROMPT, an interactive chat.
+    Chat(cmd::chat::ChatArgs),
+    /// Generate text from a prompt (TGI); --stream prints the tokens as they come.
+    Generate(cmd::chat::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +59,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::Card(c) => cmd::card::run(c),
         Command::Infer(a) => cmd::infer::run(a),
+        Command::Chat(a) => cmd::chat::chat(a),
+        Command::Generate(a) => cmd::chat::generate(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,12 @@
-//! `chat_completion`, non-streaming (inference.md §7).
+//! `chat_completion`, whole or streamed (inference.md §7).
 
 use super::{json_value, shape_error, task_builder};
 use crate::error::{Error, Result};
+use crate::inference::ChatCompletionStream;
 use crate::inference::InferenceClient;
 use crate::inference::provider::Provider;
 use crate::inference::request::{self, Payload};
-use crate::inference::routing::{self, Mode};
+use crate::inference::routing::{self, Mode, Target};
 use crate::inference::task::Task;
 use crate::inference::types::*;
 
@@ -52,6 +53,8 @@ task_builder! {
         logit_bias: Vec<f64> => request.logit_bias;
         /// The answer format (OpenAI form).
         response_format: ResponseFormat => response_format;
+        /// Stream options (`include_usage` asks for a final usage chunk).
+        stream_options: StreamOptions => request.stream_options;
     }
     lists {
         /// Stop sequences.
@@ -81,7 +84,8 @@ pub(crate) fn rewrite_response_format(rf: &ResponseFormat, mode: Mode) -> serde_
 }
 
 impl ChatCompletion {
-    async fn send(self) -> Result<ChatCompletionOutput> {
+    /// Resolves the target and builds the body.
+    async fn prepare(&self, stream: bool) -> Result<(Target, Payload)> {
         if self.input.is_empty() {
             return Err(Error::InvalidInput(
                 "chat completion needs at least one message".into(),
@@ -92,7 +96,7 @@ impl ChatCompletion {
         let mut req = self.params.request.clone();
         req.model = target.body_model.clone();
         req.messages = self.input.clone();
-        req.stream = false;
+        req.stream = stream;
         req.response_format = self
             .params
             .response_format
@@ -108,8 +112,13 @@ impl ChatCompletion {
             }
         }
         let payload = Payload::json(&drop_nulls(body))?;
+        Ok((target, payload))
+    }
+
+    async fn send(self) -> Result<ChatCompletionOutput> {
+        let (target, payload) = self.prepare(false).await?;
         let resp = request::send(
-            client,
+            &self.client,
             Some(Task::ChatCompletion),
             &target,
             payload,
@@ -120,10 +129,46 @@ impl ChatCompletion {
         serde_json::from_value(v.clone())
             .map_err(|_| shape_error(&resp, "a chat completion object", &v))
     }
+
+    /// Sends the request with `stream: true` and returns the stream of chunks as soon as the
+    /// server answers (inference.md §7.3). `[DONE]` ends it; an error event inside the stream
+    /// is an [`Error::Stream`] item; nothing is retried once the stream is returned; dropping it
+    /// cancels the request. With [`stream_options`](Self::stream_options) asking for usage, the
+    /// usage arrives on a last chunk without choices — if the server sends one at all.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> hfkit::Result<()> {
+    /// use futures::StreamExt;
+    /// use hfkit::inference::{InferenceClient, types::ChatMessage};
+    /// let client = InferenceClient::builder().base_url("http://127.0.0.1:8080/v1").build()?;
+    /// let mut chunks = client
+    ///     .chat_completion([ChatMessage::user("Hello!")])
+    ///     .model("tiny")
+    ///     .max_tokens(64)
+    ///     .stream()
+    ///     .await?;
+    /// while let Some(chunk) = chunks.next().await {
+    ///     print!("{}", chunk?.delta_text().unwrap_or_default());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream(self) -> Result<ChatCompletionStream> {
+        let (target, payload) = self.prepare(true).await?;
+        let resp = request::send_stream(
+            &self.client,
+            Some(Task::ChatCompletion),
+            &target,
+            payload,
+            &self.headers,
+        )
+        .await?;
+        Ok(ChatCompletionStream::new(resp, self.client.inner.timeout))
+    }
 }
 
 impl InferenceClient {
-    /// Completes a chat (OpenAI-compatible; non-streaming).
+    /// Completes a chat (OpenAI-compatible): `.await` the builder for the whole completion, or
+    /// call [`.stream()`](ChatCompletion::stream) for its chunks as they come.
     pub fn chat_completion(
         &self,
         messages: impl IntoIterator<Item = ChatMessage>,

@@ -1,10 +1,11 @@
-//! `text_generation`, non-streaming (inference.md §5.5, §6).
+//! `text_generation`, whole or streamed (inference.md §5.5, §6).
 
 use super::{json_value, shape_error, task_builder};
 use crate::error::{Error, Result};
 use crate::inference::InferenceClient;
+use crate::inference::TextGenerationStream;
 use crate::inference::request::{self, Payload};
-use crate::inference::routing;
+use crate::inference::routing::{self, Target};
 use crate::inference::task::Task;
 use crate::inference::types::*;
 
@@ -13,7 +14,8 @@ use crate::inference::types::*;
 pub struct TextGenerationOptions {
     /// The TGI parameters.
     pub parameters: TextGenerationParameters,
-    /// Top-level `stream` (sent only when set; only `false` is accepted until streaming lands).
+    /// Top-level `stream` (sent only when set; `.await` accepts only `false`, `.stream()` sends
+    /// `true`).
     pub stream: Option<bool>,
     /// Extra keys (into `parameters`).
     pub extra: Extra,
@@ -59,8 +61,6 @@ task_builder! {
         typical_p: f64 => parameters.typical_p;
         /// Watermark the output.
         watermark: bool => parameters.watermark;
-        /// Top-level `stream` flag (only `false` until streaming lands).
-        stream: bool => stream;
     }
     lists {
         /// Stop sequences.
@@ -95,12 +95,8 @@ fn strip(body: &mut serde_json::Value, names: &[String]) {
 }
 
 impl TextGeneration {
-    async fn send(self) -> Result<TextGenerationOutput> {
-        if self.params.stream == Some(true) {
-            return Err(Error::InvalidInput(
-                "streaming text generation is not available yet; leave `stream` unset".into(),
-            ));
-        }
+    /// Resolves the target and builds the body (the §5.5 memory applied).
+    async fn prepare(&self, stream: bool) -> Result<(Target, serde_json::Value)> {
         let mut parameters = self.params.parameters.clone();
         parameters.extra.extend(self.params.extra.clone());
         if parameters.decoder_input_details == Some(true) && parameters.details != Some(true) {
@@ -109,10 +105,18 @@ impl TextGeneration {
         }
         let client = &self.client;
         let target = routing::resolve(client, Task::TextGeneration, self.model.as_deref()).await?;
+        // TGI's `/generate_stream` streams without the flag; every other route needs it.
+        let stream_flag = if stream {
+            let dedicated = url::Url::parse(&target.url)
+                .is_ok_and(|u| u.path().trim_end_matches('/').ends_with("/generate_stream"));
+            (!dedicated).then_some(true)
+        } else {
+            self.params.stream
+        };
         let request = TextGenerationRequest {
             inputs: self.input.clone(),
             parameters,
-            stream: self.params.stream,
+            stream: stream_flag,
         };
         let mut body = drop_nulls(
             serde_json::to_value(&request).map_err(|e| Error::json("text generation body", e))?,
@@ -126,6 +130,19 @@ impl TextGeneration {
             );
             strip(&mut body, &known);
         }
+        Ok((target, body))
+    }
+
+    async fn send(self) -> Result<TextGenerationOutput> {
+        if self.params.stream == Some(true) {
+            return Err(Error::InvalidInput(
+                "`stream(true)` cannot be awaited as one answer; call `.stream()` for the stream \
+                 of tokens"
+                    .into(),
+            ));
+        }
+        let client = &self.client;
+        let (target, mut body) = self.prepare(false).await?;
         let headers = &self.headers;
         let target_ref = &target;
         let send = |body: &serde_json::Value| {
@@ -182,6 +199,56 @@ impl TextGeneration {
         serde_json::from_value(item.clone())
             .map_err(|_| shape_error(&resp, "{generated_text, details?}", &item))
     }
+
+    /// Sends the request with `stream: true` and returns the stream of generated tokens as
+    /// soon as the server answers (inference.md §6). Errors before the answer (HTTP status,
+    /// connection) are retried like any call; nothing is retried once the stream is returned.
+    /// An error event inside the stream is an [`Error::Stream`] item; dropping the stream
+    /// cancels the request.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> hfkit::Result<()> {
+    /// use futures::StreamExt;
+    /// let client = hfkit::inference::InferenceClient::builder()
+    ///     .base_url("http://127.0.0.1:8080")
+    ///     .build()?;
+    /// let mut tokens = client.text_generation("The sky is").max_new_tokens(20).stream().await?;
+    /// while let Some(chunk) = tokens.next().await {
+    ///     print!("{}", chunk?.token.text);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream(self) -> Result<TextGenerationStream> {
+        let client = &self.client;
+        let (target, body) = self.prepare(true).await?;
+        let payload = Payload::json(&body)?;
+        let resp = match request::send_stream(
+            client,
+            Some(Task::TextGeneration),
+            &target,
+            payload,
+            &self.headers,
+        )
+        .await
+        {
+            Err(Error::BadRequest(ctx))
+                if ctx
+                    .server_message
+                    .as_deref()
+                    .and_then(rejected_kwargs)
+                    .is_some() =>
+            {
+                return Err(Error::InvalidInput(format!(
+                    "{} is not a TGI server (it rejects TGI parameters: {}); it cannot stream \
+                     text generation",
+                    target.key,
+                    ctx.server_message.as_deref().unwrap_or_default()
+                )));
+            }
+            other => other?,
+        };
+        Ok(TextGenerationStream::new(resp, client.inner.timeout))
+    }
 }
 
 fn remembered(client: &InferenceClient, key: &str) -> Vec<String> {
@@ -206,7 +273,8 @@ fn remember(client: &InferenceClient, key: &str, names: &[String]) {
 }
 
 impl InferenceClient {
-    /// Generates text from a prompt (TGI `generate`, non-streaming).
+    /// Generates text from a prompt (TGI `generate`): `.await` the builder for the whole text,
+    /// or call [`.stream()`](TextGeneration::stream) for the tokens as they come.
     pub fn text_generation(&self, prompt: impl Into<String>) -> TextGeneration {
         TextGeneration::new(self, prompt.into())
     }

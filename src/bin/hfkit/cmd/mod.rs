@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cache;
 pub mod card;
+pub mod chat;
 pub mod download;
 pub mod env;
 pub mod infer;
