@@ -133,7 +133,7 @@ impl InferenceClient {
     ///     .text_to_speech("Hello world")
     ///     .model("espnet/kan-bayashi_ljspeech_vits")
     ///     .await?;
-    /// std::fs::write("hello.flac", &audio.bytes)?;
+    /// println!("{} bytes of {:?}", audio.bytes.len(), audio.content_type);
     /// # Ok(()) }
     /// ```
     pub fn text_to_speech(&self, text: impl Into<String>) -> TextToSpeech {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use hfkit::blocking::InferenceClient;
-use hfkit::inference::types::{ChatMessage, Table};
+use hfkit::inference::types::{AudioToAudioOutput, BinaryOutput, ChatMessage, Table};
 use hfkit::inference::{BinaryInput, Provider, Task};
 use hfkit::{Error, Result};
 use serde_json::Value;
@@ -11,9 +11,9 @@ use serde_json::Value;
 /// `hfkit infer`
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The task, kebab-case (`text-classification`, `fill-mask`, `chat-completion`, …).
+    /// The task, kebab-case (`text-classification`, `fill-mask`, `text-to-image`, …).
     pub task: String,
-    /// The input: text, or a file path / URL for audio and image tasks.
+    /// The input: text (or a prompt), or a file path / URL for audio and image tasks.
     pub input: Option<String>,
     /// The model: a Hub id or a URL.
     #[arg(long)]
@@ -30,28 +30,31 @@ pub struct Args {
     /// Task parameters as one JSON object.
     #[arg(long, value_name = "JSON")]
     pub params_json: Option<String>,
-    /// Write the answer to this file; stdout then gets a JSON description of it.
+    /// Write the answer to this file; stdout then gets a JSON description of it (required for
+    /// tasks that answer with an image, audio or video).
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Print the server's answer as it came, unparsed.
     #[arg(long)]
     pub raw: bool,
-    /// The question (question answering).
+    /// The question (question answering, visual and document question answering).
     #[arg(long)]
     pub question: Option<String>,
     /// The context (question answering).
     #[arg(long)]
     pub context: Option<String>,
-    /// Candidate labels, comma-separated (zero-shot classification).
+    /// Candidate labels, comma-separated (zero-shot text and image classification).
     #[arg(long, value_delimiter = ',')]
     pub labels: Vec<String>,
     /// Sentences to compare with INPUT, comma-separated (sentence similarity).
     #[arg(long, value_delimiter = ',')]
     pub sentences: Vec<String>,
-    /// A JSON file with the table, `{"column": ["cell", …]}` (table question answering).
+    /// A JSON file with the table, `{"column": ["cell", …]}` (table question answering, tabular
+    /// classification and regression).
     #[arg(long)]
     pub table: Option<PathBuf>,
-    /// The image, a file path or URL (image tasks; instead of INPUT).
+    /// The image, a file path or URL (image tasks; instead of INPUT; visual and document question
+    /// answering take the question from --question or INPUT).
     #[arg(long)]
     pub image: Option<String>,
     /// Access token (default: HF_TOKEN, then the stored token).
@@ -95,6 +98,103 @@ fn binary(a: &Args) -> Result<BinaryInput> {
     BinaryInput::parse(&s)
 }
 
+fn table(a: &Args) -> Result<Table> {
+    let path = a
+        .table
+        .clone()
+        .ok_or_else(|| Error::InvalidInput(format!("{} needs --table FILE.json", a.task)))?;
+    let raw = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let v: Value =
+        serde_json::from_str(&raw).map_err(|e| Error::json(format!("{}", path.display()), e))?;
+    Table::from_json(&v).map_err(Error::InvalidInput)
+}
+
+/// The image and the question of visual and document question answering: `--image` and
+/// `--question`, or one of them as INPUT.
+fn image_question(a: &Args) -> Result<(BinaryInput, String)> {
+    let (image, question) = match (&a.image, &a.question) {
+        (Some(i), Some(q)) => (i.clone(), q.clone()),
+        (Some(i), None) => (i.clone(), text(a, "the question")?),
+        (None, Some(q)) => (text(a, "the image path or URL")?, q.clone()),
+        (None, None) => {
+            return Err(Error::InvalidInput(format!(
+                "{} needs --image FILE and --question TEXT",
+                a.task
+            )));
+        }
+    };
+    Ok((BinaryInput::parse(&image)?, question))
+}
+
+/// Whether the task answers with media bytes (written to `--output`).
+fn answers_with_media(task: Task) -> bool {
+    matches!(
+        task,
+        Task::TextToImage | Task::ImageToImage | Task::TextToSpeech | Task::TextToVideo
+    )
+}
+
+/// Writes a media answer to `--output` and prints a JSON description of the file.
+fn emit_media(a: &Args, out: &BinaryOutput, image: Option<&image::DynamicImage>) -> Result<()> {
+    let path = a.output.as_ref().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{} answers with media bytes: pass --output FILE",
+            a.task
+        ))
+    })?;
+    std::fs::write(path, &out.bytes)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    let mut desc = serde_json::json!({
+        "output": path,
+        "bytes": out.bytes.len(),
+        "content_type": out.content_type,
+    });
+    if let Some(img) = image {
+        desc["width"] = img.width().into();
+        desc["height"] = img.height().into();
+    }
+    println!("{desc}");
+    Ok(())
+}
+
+/// Writes each clip to `--output` (one clip) or `STEM-N.EXT` (several) and describes them.
+fn emit_clips(a: &Args, clips: &[AudioToAudioOutput]) -> Result<()> {
+    let Some(path) = &a.output else {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(clips)?).map_err(|e| Error::json("answer", e))?
+        );
+        return Ok(());
+    };
+    let mut described = Vec::new();
+    for (i, clip) in clips.iter().enumerate() {
+        let target = if clips.len() == 1 {
+            path.clone()
+        } else {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = match path.extension() {
+                Some(ext) => format!("{stem}-{i}.{}", ext.to_string_lossy()),
+                None => format!("{stem}-{i}"),
+            };
+            path.with_file_name(name)
+        };
+        std::fs::write(&target, &clip.blob)
+            .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        described.push(serde_json::json!({
+            "label": clip.label,
+            "content_type": clip.content_type,
+            "output": target,
+            "bytes": clip.blob.len(),
+        }));
+    }
+    println!("{}", Value::Array(described));
+    Ok(())
+}
+
 fn to_json<T: serde::Serialize>(v: T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| Error::json("inference answer", e))
 }
@@ -125,6 +225,11 @@ pub fn run(a: Args) -> Result<()> {
     let client = InferenceClient::from_async(b.build()?)?;
     let p = params(&a)?;
     let model = a.model.clone().unwrap_or_default();
+    if answers_with_media(task) && a.output.is_none() && !a.raw {
+        return Err(Error::InvalidInput(format!(
+            "{task} answers with media bytes: pass --output FILE"
+        )));
+    }
     let answer: Value = if a.raw {
         let body = match task {
             Task::FeatureExtraction => {
@@ -259,6 +364,75 @@ pub fn run(a: Args) -> Result<()> {
             )?,
             Task::ImageToText => to_json(
                 with_params!(client.image_to_text(binary(&a)?), p)
+                    .model(&model)
+                    .send()?,
+            )?,
+            Task::TextToImage => {
+                let out = with_params!(client.text_to_image(text(&a, "the prompt")?), p)
+                    .model(&model)
+                    .bytes()?;
+                return emit_media(&a, &out, Some(&out.to_image()?));
+            }
+            Task::ImageToImage => {
+                let out = with_params!(client.image_to_image(binary(&a)?), p)
+                    .model(&model)
+                    .bytes()?;
+                return emit_media(&a, &out, Some(&out.to_image()?));
+            }
+            Task::TextToSpeech => {
+                let out = with_params!(client.text_to_speech(text(&a, "the text")?), p)
+                    .model(&model)
+                    .send()?;
+                return emit_media(&a, &out, None);
+            }
+            Task::TextToVideo => {
+                let out = with_params!(client.text_to_video(text(&a, "the prompt")?), p)
+                    .model(&model)
+                    .send()?;
+                return emit_media(&a, &out, None);
+            }
+            Task::AudioToAudio => {
+                let clips = with_params!(client.audio_to_audio(binary(&a)?), p)
+                    .model(&model)
+                    .send()?;
+                return emit_clips(&a, &clips);
+            }
+            Task::ImageSegmentation => to_json(
+                with_params!(client.image_segmentation(binary(&a)?), p)
+                    .model(&model)
+                    .send()?,
+            )?,
+            Task::ZeroShotImageClassification => to_json(
+                with_params!(
+                    client.zero_shot_image_classification(binary(&a)?, a.labels.clone()),
+                    p
+                )
+                .model(&model)
+                .send()?,
+            )?,
+            Task::VisualQuestionAnswering => {
+                let (image, question) = image_question(&a)?;
+                to_json(
+                    with_params!(client.visual_question_answering(image, question), p)
+                        .model(&model)
+                        .send()?,
+                )?
+            }
+            Task::DocumentQuestionAnswering => {
+                let (image, question) = image_question(&a)?;
+                to_json(
+                    with_params!(client.document_question_answering(image, question), p)
+                        .model(&model)
+                        .send()?,
+                )?
+            }
+            Task::TabularClassification => to_json(
+                with_params!(client.tabular_classification(table(&a)?), p)
+                    .model(&model)
+                    .send()?,
+            )?,
+            Task::TabularRegression => to_json(
+                with_params!(client.tabular_regression(table(&a)?), p)
                     .model(&model)
                     .send()?,
             )?,
