@@ -6,3 +6,4 @@ pub mod cassette;
 pub mod hub;
 pub mod python;
 pub mod throttle;
+pub mod writable;
