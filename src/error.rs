@@ -233,6 +233,14 @@ pub enum Error {
         /// What needed Xet.
         what: String,
     },
+    /// The LFS batch endpoint refused some objects of an upload (hub.md §6.4).
+    #[error("the server refused the LFS objects {oids:?}: {message}")]
+    LfsObject {
+        /// The sha256 of every refused object.
+        oids: Vec<String>,
+        /// Each refusal as `oid: code message`, joined.
+        message: String,
+    },
     /// Waiting for a cache lock took longer than allowed.
     #[error("timed out after {:.0} s waiting for the lock {path}; another process is downloading the same file", waited.as_secs_f64())]
     CacheLockTimeout {

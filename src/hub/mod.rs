@@ -13,17 +13,21 @@
 //! ```
 
 pub mod cache;
+pub mod commit;
 pub mod download;
 pub mod info;
+mod lfs;
 pub mod listing;
 pub mod local_dir;
 mod lock;
 pub mod patterns;
 pub mod progress;
 mod ranged;
+pub mod repos;
 pub mod snapshot;
 mod transfer;
 pub mod types;
+pub mod upload;
 
 use crate::config::{Settings, SettingsBuilder};
 use crate::error::Result;

@@ -31,13 +31,20 @@ pub(crate) async fn repo_info(
 ) -> Result<Response, ApiError> {
     let (id, revision) = shared.revision_at(repo, rev.unwrap_or("main")).await?;
     let siblings = siblings(&revision, query.flag("blobs"));
-    json(&info(
+    let mut answer = info(
         repo.repo_type,
         &id,
         Some(revision.commit()),
         revision.last_modified(),
         Some(siblings),
-    ))
+    );
+    if let Some(meta) = shared.history.meta(repo.repo_type, &id).await? {
+        answer.private = meta.private;
+        answer.gated = meta
+            .gated
+            .is_some_and(|g| g != serde_json::Value::Bool(false));
+    }
+    json(&answer)
 }
 
 /// `GET /api/{Ts}/{repo}/tree/{rev}[/{path}]`.
@@ -108,6 +115,34 @@ fn read_paths_body(body: &[u8]) -> Result<(Vec<String>, bool), ApiError> {
 
 /// `GET /api/{Ts}/{repo}/refs`.
 pub(crate) async fn refs(shared: &Shared, repo: &RepoRef) -> Result<Response, ApiError> {
+    if let Ok(id) = RepoId::new(repo.id.as_str())
+        && let Some(r) = shared.history.refs(repo.repo_type, &id).await?
+    {
+        let git = |prefix: &str, items: Vec<(String, String)>| -> Vec<GitRef> {
+            items
+                .into_iter()
+                .map(|(name, target_commit)| GitRef {
+                    git_ref: format!("{prefix}{name}"),
+                    name,
+                    target_commit,
+                })
+                .collect()
+        };
+        return json(&Refs {
+            branches: git("refs/heads/", r.branches.into_iter().collect()),
+            converts: Vec::new(),
+            tags: git("refs/tags/", r.tags.into_iter().collect()),
+            pull_requests: r
+                .prs
+                .into_iter()
+                .map(|(n, c)| GitRef {
+                    name: n.to_string(),
+                    git_ref: format!("refs/pr/{n}"),
+                    target_commit: c,
+                })
+                .collect(),
+        });
+    }
     let (_, revision) = shared.revision_at(repo, "main").await?;
     json(&Refs {
         branches: vec![GitRef {
@@ -129,7 +164,28 @@ pub(crate) async fn commits(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (_, revision) = shared.revision_at(repo, rev).await?;
+    let (id, revision) = shared.revision_at(repo, rev).await?;
+    let query = Query::of(uri);
+    if revision.title().is_some() {
+        let log = shared
+            .history
+            .log(repo.repo_type, &id, revision.commit())
+            .await?;
+        let items: Vec<CommitItem> = log
+            .into_iter()
+            .map(|m| CommitItem {
+                date: rfc3339(m.date()),
+                id: m.id,
+                title: m.title,
+                message: m.message,
+                authors: vec![CommitAuthor {
+                    user: "mirror-user".to_owned(),
+                }],
+            })
+            .collect();
+        let page = paginate(items, query.get("cursor"), shared.page_size, None)?;
+        return json_page(&page, uri, headers);
+    }
     let items = vec![CommitItem {
         id: revision.commit().to_owned(),
         title: COMMIT_TITLE.to_owned(),
@@ -139,7 +195,6 @@ pub(crate) async fn commits(
             user: "hfkit-mirror".to_owned(),
         }],
     }];
-    let query = Query::of(uri);
     let page = paginate(items, query.get("cursor"), shared.page_size, None)?;
     json_page(&page, uri, headers)
 }
@@ -157,6 +212,17 @@ pub(crate) async fn list(
     // The mirror knows no tags: any tag filter matches nothing.
     let filtered_by_tag = query.all("filter").any(|f| !f.is_empty());
     let mut repos = shared.store.list(repo_type).await?;
+    let authorized = shared.authorized(headers);
+    for (id, last_modified) in shared.history.list(repo_type).await? {
+        let private = shared
+            .history
+            .meta(repo_type, &id)
+            .await?
+            .is_some_and(|m| m.private);
+        if (authorized || !private) && !repos.iter().any(|r| r.id == id) {
+            repos.push(super::store::RepoSummary { id, last_modified });
+        }
+    }
     repos.retain(|r| {
         !filtered_by_tag
             && search
@@ -299,7 +365,7 @@ fn siblings(revision: &Revision, blobs: bool) -> Vec<Sibling> {
 fn last_commit(revision: &Revision) -> LastCommit {
     LastCommit {
         id: revision.commit().to_owned(),
-        title: COMMIT_TITLE.to_owned(),
+        title: revision.title().unwrap_or(COMMIT_TITLE).to_owned(),
         date: rfc3339(revision.last_modified()),
     }
 }

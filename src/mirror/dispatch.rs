@@ -10,16 +10,21 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 
+use super::history::History;
+use super::lfs::Uploads;
 use super::respond::{ApiError, Query, json};
 use super::revision::Revision;
 use super::routes::{self, RepoRef, Route};
 use super::store::Store;
 use super::wire::{AccessToken, Whoami, WhoamiAuth};
-use super::{api, files};
+use super::{api, files, lfs, writes};
 use crate::repo::RepoId;
 
 /// Largest request body read (paths-info forms).
 const MAX_BODY: usize = 16 << 20;
+
+/// Largest JSON or NDJSON body of the write routes (commits carry regular files inline).
+const MAX_COMMIT_BODY: usize = 1 << 30;
 
 /// State shared by all requests of one router.
 #[derive(Debug)]
@@ -28,12 +33,36 @@ pub(crate) struct Shared {
     pub store: Store,
     /// Entries per page of paginated lists.
     pub page_size: usize,
-    /// The token `whoami-v2` accepts, if any.
+    /// The token `whoami-v2` accepts, if any (and that writes and private reads require).
     pub token: Option<String>,
+    /// Repositories written through the API.
+    pub history: History,
+    /// Whether the write routes are served.
+    pub allow_writes: bool,
+    /// Files of at least this size are announced as LFS by preupload.
+    pub lfs_threshold: u64,
+    /// LFS objects larger than this are uploaded in parts of this size.
+    pub multipart_chunk_size: u64,
+    /// LFS uploads announced by the batch endpoint and not finished yet.
+    pub uploads: Uploads,
 }
 
 impl Shared {
-    /// The repository `repo` at revision `rev` (`main` or its commit id).
+    /// Whether the request carries the configured token (always true when none is configured).
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.token else {
+            return true;
+        };
+        headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .is_some_and(|given| same_secret(expected.as_bytes(), given.as_bytes()))
+    }
+
+    /// The repository `repo` at revision `rev` (`main` or its commit id for folder repositories;
+    /// any branch, tag, `refs/pr/N` or commit id for written ones).
     pub async fn revision_at(
         &self,
         repo: &RepoRef,
@@ -41,6 +70,11 @@ impl Shared {
     ) -> Result<(RepoId, Arc<Revision>), ApiError> {
         let id = RepoId::new(repo.id.as_str())
             .map_err(|e| ApiError::bad_request(format!("Invalid repo id: {e}")))?;
+        if let Some(found) = self.history.revision(repo.repo_type, &id, rev).await? {
+            return found
+                .map(|r| (id, r))
+                .ok_or_else(|| ApiError::revision_not_found(rev));
+        }
         let revision = self
             .store
             .revision(repo.repo_type, &id)
@@ -100,15 +134,67 @@ async fn handle(
         }
         _ => {}
     }
-    let allowed = if route.is_post() {
-        method == Method::POST
-    } else {
-        method == Method::GET || method == Method::HEAD
-    };
-    if !allowed {
+    if !route.allows(method) {
         return Err(ApiError::method_not_allowed());
     }
+    if route.is_write() {
+        if !shared.allow_writes {
+            return Err(ApiError::forbidden(
+                "This mirror is read-only (start it with --allow-writes)",
+            ));
+        }
+        let capability_url = matches!(
+            route,
+            Route::LfsUpload { .. } | Route::LfsPart { .. } | Route::LfsComplete { .. }
+        );
+        if !capability_url && !shared.authorized(headers) {
+            return Err(ApiError::unauthorized());
+        }
+    }
+    if let Some(repo) = route.repo()
+        && !shared.authorized(headers)
+        && let Ok(id) = RepoId::new(repo.id.as_str())
+        && shared
+            .history
+            .meta(repo.repo_type, &id)
+            .await?
+            .is_some_and(|m| m.private)
+    {
+        return Err(ApiError::repo_not_found());
+    }
+    let read_body = |body: Body| async move {
+        axum::body::to_bytes(body, MAX_COMMIT_BODY)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Unreadable request body: {e}")))
+    };
     match route {
+        Route::CreateRepo => writes::create_repo(shared, headers, &read_body(body).await?).await,
+        Route::DeleteRepo => writes::delete_repo(shared, &read_body(body).await?).await,
+        Route::MoveRepo => writes::move_repo(shared, headers, &read_body(body).await?).await,
+        Route::ValidateYaml => writes::validate_yaml(),
+        Route::Settings { repo } => writes::settings(shared, &repo, &read_body(body).await?).await,
+        Route::Branch { repo, name } => {
+            let bytes = read_body(body).await?;
+            writes::branch(shared, method, &repo, &name, &bytes).await
+        }
+        Route::Tag { repo, name } => {
+            let bytes = read_body(body).await?;
+            writes::tag(shared, method, &repo, &name, &bytes).await
+        }
+        Route::Preupload { repo, rev } => {
+            writes::preupload(shared, &repo, &rev, &read_body(body).await?).await
+        }
+        Route::Commit { repo, rev } => {
+            let bytes = read_body(body).await?;
+            writes::commit(shared, headers, uri, &repo, &rev, &bytes).await
+        }
+        Route::LfsBatch { repo } => {
+            lfs::batch(shared, headers, &repo, &read_body(body).await?).await
+        }
+        Route::LfsVerify { repo } => lfs::verify(shared, &repo, &read_body(body).await?).await,
+        Route::LfsUpload { id } => lfs::upload(shared, &id, body).await,
+        Route::LfsPart { id, part } => lfs::part(shared, &id, part, body).await,
+        Route::LfsComplete { id } => lfs::complete(shared, &id, &read_body(body).await?).await,
         Route::Resolve { repo, rev, path } => {
             files::resolve(shared, method, headers, &repo, &rev, &path).await
         }

@@ -41,12 +41,15 @@ mod api;
 mod dispatch;
 mod files;
 mod hashing;
+mod history;
+mod lfs;
 mod respond;
 mod revision;
 mod routes;
 mod store;
 mod time;
 mod wire;
+mod writes;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -59,10 +62,14 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use dispatch::Shared;
+use history::History;
 use store::{REPO_TYPES, Store};
 
 /// Default size from which files are presented as LFS files: 10 MiB.
 pub const DEFAULT_LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
+
+/// Default part size of multipart LFS uploads: 100 MiB.
+pub const DEFAULT_MULTIPART_CHUNK_SIZE: u64 = 100 * 1024 * 1024;
 
 /// Default number of entries per page of paginated lists.
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -89,6 +96,8 @@ pub struct Mirror {
     lfs_threshold: u64,
     page_size: usize,
     token: Option<String>,
+    allow_writes: bool,
+    multipart_chunk_size: u64,
 }
 
 impl fmt::Debug for Mirror {
@@ -98,6 +107,8 @@ impl fmt::Debug for Mirror {
             .field("lfs_threshold", &self.lfs_threshold)
             .field("page_size", &self.page_size)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("allow_writes", &self.allow_writes)
+            .field("multipart_chunk_size", &self.multipart_chunk_size)
             .finish()
     }
 }
@@ -110,7 +121,35 @@ impl Mirror {
             lfs_threshold: DEFAULT_LFS_THRESHOLD,
             page_size: DEFAULT_PAGE_SIZE,
             token: None,
+            allow_writes: false,
+            multipart_chunk_size: DEFAULT_MULTIPART_CHUNK_SIZE,
         }
+    }
+
+    /// Serves the write API (create/delete/move repositories, settings, branches, tags,
+    /// preupload, LFS uploads and commits). When a [`token`](Self::token) is set, every write
+    /// and every read of a private repository needs `Authorization: Bearer {token}`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> hfkit::Result<()> {
+    /// use hfkit::mirror::Mirror;
+    /// let running = Mirror::new("/srv/hub")
+    ///     .allow_writes(true)
+    ///     .token("team-secret")
+    ///     .serve("127.0.0.1:0".parse().unwrap())
+    ///     .await?;
+    /// # let _ = running; Ok(()) }
+    /// ```
+    pub fn allow_writes(mut self, yes: bool) -> Self {
+        self.allow_writes = yes;
+        self
+    }
+
+    /// LFS objects larger than `bytes` are uploaded in parts of `bytes` bytes (default
+    /// [`DEFAULT_MULTIPART_CHUNK_SIZE`]; at least 1).
+    pub fn multipart_chunk_size(mut self, bytes: u64) -> Self {
+        self.multipart_chunk_size = bytes.max(1);
+        self
     }
 
     /// Files of at least `bytes` bytes are LFS files (default [`DEFAULT_LFS_THRESHOLD`]).
@@ -125,7 +164,8 @@ impl Mirror {
         self
     }
 
-    /// Enables `/api/whoami-v2` for requests with `Authorization: Bearer {t}`.
+    /// Enables `/api/whoami-v2` for requests with `Authorization: Bearer {t}`; with
+    /// [`allow_writes`](Self::allow_writes), writes and private reads require it.
     pub fn token(mut self, t: impl Into<String>) -> Self {
         self.token = Some(t.into());
         self
@@ -142,6 +182,11 @@ impl Mirror {
             store: Store::new(self.root.clone(), self.lfs_threshold),
             page_size: self.page_size,
             token: self.token.clone(),
+            history: History::new(&self.root),
+            allow_writes: self.allow_writes,
+            lfs_threshold: self.lfs_threshold,
+            multipart_chunk_size: self.multipart_chunk_size,
+            uploads: Default::default(),
         })
     }
 

@@ -33,6 +33,25 @@ impl ApiError {
         }
     }
 
+    /// Any status, optional `X-Error-Code` and message.
+    pub fn status(
+        status: StatusCode,
+        code: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::new(status, code, message)
+    }
+
+    /// 403 with a message.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, None, message)
+    }
+
+    /// 409 with a message.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, None, message)
+    }
+
     /// 404 `RepoNotFound`.
     pub fn repo_not_found() -> Self {
         Self::new(
@@ -250,6 +269,20 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
     text.strip_prefix("offset:")?.parse().ok()
 }
 
+/// `http://{Host}` of a request (empty when the header is missing or odd).
+pub(crate) fn origin(headers: &HeaderMap) -> String {
+    headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
+        })
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default()
+}
+
 /// A JSON page with its `Link: <…>; rel="next"` header when more items remain. The link repeats
 /// the request (path and query) with `cursor` replaced, made absolute with the `Host` header.
 pub(crate) fn json_page<T: Serialize>(
@@ -266,16 +299,7 @@ pub(crate) fn json_page<T: Serialize>(
             }
         }
         q.append_pair("cursor", cursor);
-        let origin = headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
-            })
-            .map(|h| format!("http://{h}"))
-            .unwrap_or_default();
+        let origin = origin(headers);
         let link = format!("<{origin}{}?{}>; rel=\"next\"", uri.path(), q.finish());
         resp.headers_mut()
             .insert(axum::http::header::LINK, header_text(&link));

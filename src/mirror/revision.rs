@@ -50,6 +50,8 @@ pub(crate) struct Revision {
     files: Vec<FileEntry>,
     /// Every directory that holds at least one file (at any depth) → its oid.
     dirs: BTreeMap<String, String>,
+    /// The commit title, for revisions written through the commit API.
+    title: Option<String>,
 }
 
 impl Revision {
@@ -64,6 +66,34 @@ impl Revision {
             .map(|f| format!("{}\0{}", f.path, f.oid))
             .collect();
         let commit = sha1_lines(lines.iter().map(String::as_str));
+        Self::build(files, lines, commit, empty_mtime, None)
+    }
+
+    /// A revision stored by the commit API: its own commit id, date and title.
+    pub fn committed(
+        mut files: Vec<FileEntry>,
+        commit: String,
+        date: SystemTime,
+        title: String,
+    ) -> Self {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by(|a, b| a.path == b.path);
+        let lines: Vec<String> = files
+            .iter()
+            .map(|f| format!("{}\0{}", f.path, f.oid))
+            .collect();
+        let mut rev = Self::build(files, lines, commit, date, Some(title));
+        rev.last_modified = date;
+        rev
+    }
+
+    fn build(
+        files: Vec<FileEntry>,
+        lines: Vec<String>,
+        commit: String,
+        empty_mtime: SystemTime,
+        title: Option<String>,
+    ) -> Self {
         let mut dir_lines: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for (f, line) in files.iter().zip(&lines) {
             let mut dir = parent(&f.path);
@@ -86,12 +116,18 @@ impl Revision {
             last_modified,
             files,
             dirs,
+            title,
         }
     }
 
     /// The commit id (40 lowercase hex).
     pub fn commit(&self) -> &str {
         &self.commit
+    }
+
+    /// The commit title, when the revision was committed through the API.
+    pub fn title(&self) -> Option<&str> {
+        self.title.as_deref()
     }
 
     /// Newest modification time of the revision's files.

@@ -41,6 +41,34 @@ pub(crate) enum Route {
     List { repo_type: RepoType },
     /// `/api/whoami-v2`.
     Whoami,
+    /// `POST /api/repos/create`.
+    CreateRepo,
+    /// `DELETE /api/repos/delete`.
+    DeleteRepo,
+    /// `POST /api/repos/move`.
+    MoveRepo,
+    /// `POST /api/validate-yaml`.
+    ValidateYaml,
+    /// `PUT /api/{Ts}/{repo}/settings`.
+    Settings { repo: RepoRef },
+    /// `POST`/`DELETE /api/{Ts}/{repo}/branch/{name}`.
+    Branch { repo: RepoRef, name: String },
+    /// `POST /api/{Ts}/{repo}/tag/{rev}`, `DELETE …/tag/{tag}`.
+    Tag { repo: RepoRef, name: String },
+    /// `POST /api/{Ts}/{repo}/preupload/{rev}`.
+    Preupload { repo: RepoRef, rev: String },
+    /// `POST /api/{Ts}/{repo}/commit/{rev}`.
+    Commit { repo: RepoRef, rev: String },
+    /// `POST {P}{repo}.git/info/lfs/objects/batch`.
+    LfsBatch { repo: RepoRef },
+    /// `POST {P}{repo}.git/info/lfs/objects/verify`.
+    LfsVerify { repo: RepoRef },
+    /// `PUT /lfs-upload/{id}`: a basic upload.
+    LfsUpload { id: String },
+    /// `PUT /lfs-upload/{id}/part/{n}`: one part of a multipart upload.
+    LfsPart { id: String, part: u64 },
+    /// `POST /lfs-upload/{id}/complete`: the completion of a multipart upload.
+    LfsComplete { id: String },
     /// A segment was not valid percent-encoded UTF-8.
     BadEncoding,
     /// Nothing the mirror serves.
@@ -48,9 +76,66 @@ pub(crate) enum Route {
 }
 
 impl Route {
-    /// Whether the route is answered for `POST` (else for `GET`/`HEAD`).
-    pub fn is_post(&self) -> bool {
-        matches!(self, Route::PathsInfo { .. })
+    /// Whether the route writes (needs `allow_writes` and, when one is set, the token).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Route::CreateRepo
+                | Route::DeleteRepo
+                | Route::MoveRepo
+                | Route::Settings { .. }
+                | Route::Branch { .. }
+                | Route::Tag { .. }
+                | Route::Preupload { .. }
+                | Route::Commit { .. }
+                | Route::LfsBatch { .. }
+                | Route::LfsVerify { .. }
+                | Route::LfsUpload { .. }
+                | Route::LfsPart { .. }
+                | Route::LfsComplete { .. }
+        )
+    }
+
+    /// Whether `method` is accepted by the route.
+    pub fn allows(&self, method: &axum::http::Method) -> bool {
+        use axum::http::Method as M;
+        match self {
+            Route::DeleteRepo => method == M::DELETE,
+            Route::Settings { .. } | Route::LfsUpload { .. } | Route::LfsPart { .. } => {
+                method == M::PUT
+            }
+            Route::Branch { .. } | Route::Tag { .. } => method == M::POST || method == M::DELETE,
+            Route::CreateRepo
+            | Route::MoveRepo
+            | Route::ValidateYaml
+            | Route::Preupload { .. }
+            | Route::Commit { .. }
+            | Route::LfsBatch { .. }
+            | Route::LfsVerify { .. }
+            | Route::LfsComplete { .. }
+            | Route::PathsInfo { .. } => method == M::POST,
+            _ => method == M::GET || method == M::HEAD,
+        }
+    }
+
+    /// The repository the route concerns, if any.
+    pub fn repo(&self) -> Option<&RepoRef> {
+        match self {
+            Route::Resolve { repo, .. }
+            | Route::RepoInfo { repo, .. }
+            | Route::Tree { repo, .. }
+            | Route::PathsInfo { repo, .. }
+            | Route::Refs { repo }
+            | Route::Commits { repo, .. }
+            | Route::Settings { repo }
+            | Route::Branch { repo, .. }
+            | Route::Tag { repo, .. }
+            | Route::Preupload { repo, .. }
+            | Route::Commit { repo, .. }
+            | Route::LfsBatch { repo }
+            | Route::LfsVerify { repo } => Some(repo),
+            _ => None,
+        }
     }
 }
 
@@ -84,6 +169,19 @@ fn decode_path(segs: &[&str]) -> Result<String, BadEncoding> {
 fn parse_segments(segs: &[&str]) -> Result<Route, BadEncoding> {
     match segs {
         ["api", "whoami-v2"] => Ok(Route::Whoami),
+        ["api", "repos", "create"] => Ok(Route::CreateRepo),
+        ["api", "repos", "delete"] => Ok(Route::DeleteRepo),
+        ["api", "repos", "move"] => Ok(Route::MoveRepo),
+        ["api", "validate-yaml"] => Ok(Route::ValidateYaml),
+        ["lfs-upload", id] => Ok(Route::LfsUpload { id: decode(id)? }),
+        ["lfs-upload", id, "part", n] => Ok(match n.parse::<u64>() {
+            Ok(part) => Route::LfsPart {
+                id: decode(id)?,
+                part,
+            },
+            Err(_) => Route::Unknown,
+        }),
+        ["lfs-upload", id, "complete"] => Ok(Route::LfsComplete { id: decode(id)? }),
         ["api", ts] => {
             Ok(repo_type(ts).map_or(Route::Unknown, |repo_type| Route::List { repo_type }))
         }
@@ -126,7 +224,17 @@ fn with_repo(repo_type: RepoType, segs: &[&str], tail: Tail) -> Result<Route, Ba
 }
 
 fn file_route(repo: RepoRef, rest: &[&str]) -> Result<Route, BadEncoding> {
+    let git_repo = || RepoRef {
+        repo_type: repo.repo_type,
+        id: repo.id.strip_suffix(".git").unwrap_or(&repo.id).to_owned(),
+    };
     match rest {
+        ["info", "lfs", "objects", "batch"] if repo.id.ends_with(".git") => {
+            Ok(Route::LfsBatch { repo: git_repo() })
+        }
+        ["info", "lfs", "objects", "verify"] if repo.id.ends_with(".git") => {
+            Ok(Route::LfsVerify { repo: git_repo() })
+        }
         ["resolve", rev, path @ ..] if !path.is_empty() => Ok(Route::Resolve {
             repo,
             rev: decode(rev)?,
@@ -158,6 +266,23 @@ fn api_route(repo: RepoRef, rest: &[&str]) -> Result<Route, BadEncoding> {
             rev: decode(rev)?,
         },
         ["refs"] => Route::Refs { repo },
+        ["settings"] => Route::Settings { repo },
+        ["branch", name] => Route::Branch {
+            repo,
+            name: decode(name)?,
+        },
+        ["tag", name] => Route::Tag {
+            repo,
+            name: decode(name)?,
+        },
+        ["preupload", rev] => Route::Preupload {
+            repo,
+            rev: decode(rev)?,
+        },
+        ["commit", rev] => Route::Commit {
+            repo,
+            rev: decode(rev)?,
+        },
         ["commits", rev] => Route::Commits {
             repo,
             rev: decode(rev)?,
@@ -259,7 +384,7 @@ mod tests {
                 path: String::new()
             }
         );
-        assert!(parse("/api/datasets/acme/data/paths-info/main").is_post());
+        assert!(parse("/api/datasets/acme/data/paths-info/main").allows(&axum::http::Method::POST));
         assert_eq!(
             parse("/api/models/acme/tiny/refs"),
             Route::Refs {
@@ -274,5 +399,35 @@ mod tests {
             }
         );
         assert_eq!(parse("/api/things/acme/tiny"), Route::Unknown);
+        assert_eq!(parse("/api/repos/create"), Route::CreateRepo);
+        assert_eq!(
+            parse("/api/models/acme/tiny/commit/refs%2Fpr%2F1"),
+            Route::Commit {
+                repo: model("acme/tiny"),
+                rev: "refs/pr/1".into()
+            }
+        );
+        assert_eq!(
+            parse("/acme/tiny.git/info/lfs/objects/batch"),
+            Route::LfsBatch {
+                repo: model("acme/tiny")
+            }
+        );
+        assert_eq!(
+            parse("/datasets/acme/d.git/info/lfs/objects/verify"),
+            Route::LfsVerify {
+                repo: RepoRef {
+                    repo_type: RepoType::Dataset,
+                    id: "acme/d".into()
+                }
+            }
+        );
+        assert_eq!(
+            parse("/lfs-upload/abc/part/3"),
+            Route::LfsPart {
+                id: "abc".into(),
+                part: 3
+            }
+        );
     }
 }

@@ -124,6 +124,8 @@ pub struct Seen {
     pub method: String,
     pub path_and_query: String,
     pub authorization: Option<String>,
+    /// The request body.
+    pub body: Vec<u8>,
 }
 
 struct Replay {
@@ -186,14 +188,20 @@ async fn handle(State(st): State<Arc<Replay>>, req: Request<Body>) -> Response<B
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(req.into_body(), 64 << 20)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
     st.seen.lock().unwrap().push(Seen {
         method: method.clone(),
         path_and_query: pq.clone(),
-        authorization: req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        authorization,
+        body,
     });
     let key = (method, pq);
     let found = {

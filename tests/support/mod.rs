@@ -9,3 +9,4 @@ pub mod llama;
 pub mod python;
 pub mod tgi;
 pub mod throttle;
+pub mod writable;

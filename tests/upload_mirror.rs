@@ -1,0 +1,648 @@
+//! Upload round trips against the writable mirror (`Mirror::allow_writes(true)`), in process on
+//! 127.0.0.1: commits, LFS (basic and multipart), patterns, PRs, conflicts, refs and bad input.
+
+mod support;
+
+use std::path::Path;
+
+use hfkit::hub::commit::{CommitOperation, CommitOptions};
+use hfkit::hub::repos::CreateRepo;
+use hfkit::hub::upload::{UploadFolderOptions, UploadOptions};
+use hfkit::{Error, HubClient, RepoType};
+use support::writable::WritableHub;
+
+const THRESHOLD: u64 = 1000;
+
+fn data(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+async fn setup(chunk: u64) -> (WritableHub, tempfile::TempDir, HubClient) {
+    let hub = WritableHub::start(THRESHOLD, chunk).await;
+    let cache = tempfile::tempdir().unwrap();
+    let client = hub.client(cache.path());
+    client
+        .create_repo(CreateRepo::new("acme/up"))
+        .await
+        .unwrap();
+    (hub, cache, client)
+}
+
+async fn read_remote(client: &HubClient, rev: &str, path: &str) -> Vec<u8> {
+    let p = client
+        .model("acme/up")
+        .revision(rev)
+        .download(path)
+        .await
+        .unwrap();
+    std::fs::read(p).unwrap()
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn single_file_round_trip() {
+    let (hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let info = repo
+        .upload_file(
+            b"hello world\n".to_vec(),
+            "/greeting.txt",
+            UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.oid.len(), 40);
+    assert_eq!(
+        info.commit_url,
+        format!("{}/acme/up/commit/{}", hub.url, info.oid)
+    );
+    assert!(info.pr_url.is_none() && info.pr_num.is_none());
+    assert_eq!(
+        read_remote(&client, "main", "greeting.txt").await,
+        b"hello world\n"
+    );
+    // The commit is the new head, with the default message.
+    let head = repo.info().await.unwrap();
+    assert_eq!(head.sha.as_deref(), Some(info.oid.as_str()));
+    let commits: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(repo.commits())
+        .await
+        .unwrap();
+    assert_eq!(commits[0].title, "Upload greeting.txt with hfkit");
+    assert_eq!(commits.len(), 2, "initial commit + upload");
+}
+
+#[tokio::test]
+async fn folder_with_allow_and_ignore_patterns_and_default_ignores() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "b.bin", b"b");
+    write(dir.path(), "sub/c.txt", b"c");
+    write(dir.path(), "sub/d.json", b"{}");
+    write(dir.path(), ".git/HEAD", b"ref: x");
+    write(dir.path(), "sub/.git/x.txt", b"x");
+    write(dir.path(), ".cache/huggingface/x.txt", b"x");
+    let repo = client.model("acme/up");
+    repo.upload_folder(
+        dir.path(),
+        UploadFolderOptions::default()
+            .path_in_repo("dst/")
+            .allow_patterns(["*.txt", "*.bin"])
+            .ignore_patterns(["*.bin"]),
+    )
+    .await
+    .unwrap();
+    let files = repo.list_files().await.unwrap();
+    assert_eq!(files, [".gitattributes", "dst/a.txt", "dst/sub/c.txt"]);
+    let commits: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(repo.commits())
+        .await
+        .unwrap();
+    assert_eq!(commits[0].title, "Upload folder using hfkit");
+}
+
+#[tokio::test]
+async fn delete_patterns_remove_remote_files_in_the_same_commit() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let one = tempfile::tempdir().unwrap();
+    write(one.path(), "a.txt", b"a");
+    write(one.path(), "old.log", b"old");
+    write(one.path(), "logs/x.log", b"x");
+    repo.upload_folder(one.path(), UploadFolderOptions::default())
+        .await
+        .unwrap();
+    let two = tempfile::tempdir().unwrap();
+    write(two.path(), "new.txt", b"new");
+    write(two.path(), "again.log", b"kept: re-uploaded");
+    let before = repo.info().await.unwrap().sha.unwrap();
+    let info = repo
+        .upload_folder(
+            two.path(),
+            UploadFolderOptions::default().delete_patterns(["*.log"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.list_files().await.unwrap(),
+        [".gitattributes", "a.txt", "again.log", "new.txt"]
+    );
+    // One commit on top of the previous head.
+    let commits: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(repo.commits())
+        .await
+        .unwrap();
+    assert_eq!(commits[0].id, info.oid);
+    assert_eq!(commits[1].id, before);
+    // `*` never deletes `.gitattributes`.
+    let three = tempfile::tempdir().unwrap();
+    write(three.path(), "keep.txt", b"k");
+    repo.upload_folder(
+        three.path(),
+        UploadFolderOptions::default().delete_patterns(["*"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repo.list_files().await.unwrap(),
+        [".gitattributes", "keep.txt"]
+    );
+}
+
+#[tokio::test]
+async fn delete_patterns_are_relative_to_path_in_repo() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    repo.create_commit(CommitOptions::new(
+        "seed",
+        vec![
+            CommitOperation::add_bytes("x.log", b"root".to_vec()),
+            CommitOperation::add_bytes("sub/y.log", b"sub".to_vec()),
+        ],
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "z.txt", b"z");
+    repo.upload_folder(
+        dir.path(),
+        UploadFolderOptions::default()
+            .path_in_repo("sub")
+            .delete_patterns(["*.log"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        repo.list_files().await.unwrap(),
+        [".gitattributes", "sub/z.txt", "x.log"]
+    );
+}
+
+#[tokio::test]
+async fn copy_regular_and_lfs_files() {
+    let (hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let big = data(5000, 7);
+    repo.create_commit(CommitOptions::new(
+        "seed",
+        vec![
+            CommitOperation::add_bytes("small.txt", b"small".to_vec()),
+            CommitOperation::add_bytes("big.bin", big.clone()),
+        ],
+    ))
+    .await
+    .unwrap();
+    hub.clear_log();
+    repo.create_commit(CommitOptions::new(
+        "copies",
+        vec![
+            CommitOperation::copy("small.txt", "copy/small.txt"),
+            CommitOperation::copy("big.bin", "copy/big.bin"),
+        ],
+    ))
+    .await
+    .unwrap();
+    // The LFS copy re-uses the object: no upload at all.
+    assert_eq!(hub.count("PUT", "/lfs-upload/"), 0);
+    assert_eq!(hub.count("POST", "/info/lfs/objects/batch"), 0);
+    assert_eq!(
+        read_remote(&client, "main", "copy/small.txt").await,
+        b"small"
+    );
+    assert_eq!(read_remote(&client, "main", "copy/big.bin").await, big);
+    let infos = repo
+        .paths_info(&["big.bin", "copy/big.bin"], false)
+        .await
+        .unwrap();
+    assert_eq!(infos.len(), 2);
+    assert_eq!(infos[0].lfs, infos[1].lfs);
+    assert!(infos[0].lfs.is_some());
+}
+
+#[tokio::test]
+async fn empty_and_one_byte_files() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "empty", b"");
+    write(dir.path(), "one", b"x");
+    repo.upload_folder(dir.path(), UploadFolderOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(read_remote(&client, "main", "empty").await, b"");
+    assert_eq!(read_remote(&client, "main", "one").await, b"x");
+    let infos = repo.paths_info(&["empty", "one"], false).await.unwrap();
+    assert_eq!(infos[0].oid, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    assert!(infos.iter().all(|e| e.lfs.is_none()));
+}
+
+#[tokio::test]
+async fn files_around_the_lfs_threshold() {
+    let (hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let dir = tempfile::tempdir().unwrap();
+    let below = data(THRESHOLD as usize - 1, 1);
+    let at = data(THRESHOLD as usize, 2);
+    let above = data(THRESHOLD as usize + 1, 3);
+    write(dir.path(), "below.bin", &below);
+    write(dir.path(), "at.bin", &at);
+    write(dir.path(), "above.bin", &above);
+    repo.upload_folder(dir.path(), UploadFolderOptions::default())
+        .await
+        .unwrap();
+    // Two basic uploads, none with a token.
+    assert_eq!(hub.count("PUT", "/lfs-upload/"), 2);
+    assert!(
+        hub.log()
+            .iter()
+            .filter(|l| l.path.starts_with("/lfs-upload/"))
+            .all(|l| l.authorization.is_none())
+    );
+    let infos = repo
+        .paths_info(&["above.bin", "at.bin", "below.bin"], false)
+        .await
+        .unwrap();
+    let lfs: Vec<bool> = infos.iter().map(|e| e.lfs.is_some()).collect();
+    assert_eq!(lfs, [true, true, false]);
+    assert_eq!(read_remote(&client, "main", "below.bin").await, below);
+    assert_eq!(read_remote(&client, "main", "at.bin").await, at);
+    assert_eq!(read_remote(&client, "main", "above.bin").await, above);
+}
+
+#[tokio::test]
+async fn multipart_upload_in_four_parts() {
+    let (hub, _cache, client) = setup(1000).await;
+    let repo = client.model("acme/up");
+    let dir = tempfile::tempdir().unwrap();
+    let content = data(3500, 9);
+    write(dir.path(), "model.safetensors", &content);
+    repo.upload_file(
+        dir.path().join("model.safetensors").as_path(),
+        "model.safetensors",
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hub.count("PUT", "/part/"), 4);
+    assert_eq!(hub.count("POST", "/complete"), 1);
+    assert_eq!(hub.count("POST", "/info/lfs/objects/verify"), 1);
+    let log = hub.log();
+    let complete = log.iter().find(|l| l.path.ends_with("/complete")).unwrap();
+    assert!(
+        complete.authorization.is_none(),
+        "no token on the completion URL"
+    );
+    let verify = log.iter().find(|l| l.path.ends_with("/verify")).unwrap();
+    assert!(
+        verify.authorization.is_some(),
+        "verify goes to the Hub with the token"
+    );
+    assert_eq!(
+        read_remote(&client, "main", "model.safetensors").await,
+        content
+    );
+}
+
+#[tokio::test]
+async fn second_upload_of_the_same_content_sends_no_bytes() {
+    let (hub, _cache, client) = setup(1000).await;
+    let repo = client.model("acme/up");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "big.bin", &data(2500, 4));
+    write(dir.path(), "small.txt", b"small");
+    let first = repo
+        .upload_folder(dir.path(), UploadFolderOptions::default())
+        .await
+        .unwrap();
+    hub.clear_log();
+    let second = repo
+        .upload_folder(dir.path(), UploadFolderOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(hub.count("PUT", ""), 0);
+    assert_eq!(
+        hub.count("POST", "/commit/"),
+        0,
+        "nothing changed: no commit"
+    );
+    assert_eq!(second.oid, first.oid);
+    // The same LFS content at a new path: known to the server, so no PUT either.
+    hub.clear_log();
+    repo.upload_file(
+        dir.path().join("big.bin").as_path(),
+        "copy.bin",
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(hub.count("PUT", ""), 0);
+    assert_eq!(hub.count("POST", "/commit/"), 1);
+}
+
+#[tokio::test]
+async fn parent_commit_conflict_keeps_the_head() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let c1 = repo
+        .upload_file(b"1".to_vec(), "a.txt", UploadOptions::default())
+        .await
+        .unwrap();
+    let c2 = repo
+        .upload_file(
+            b"2".to_vec(),
+            "a.txt",
+            UploadOptions {
+                parent_commit: Some(c1.oid.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let err = repo
+        .upload_file(
+            b"3".to_vec(),
+            "a.txt",
+            UploadOptions {
+                parent_commit: Some(c1.oid.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::CommitConflict(_)), "{err}");
+    assert_eq!(err.status(), Some(412));
+    assert_eq!(repo.info().await.unwrap().sha, Some(c2.oid));
+    assert_eq!(read_remote(&client, "main", "a.txt").await, b"2");
+}
+
+#[tokio::test]
+async fn failed_commit_leaves_the_previous_revision() {
+    let (_hub, _cache, client) = setup(1 << 20).await;
+    let repo = client.model("acme/up");
+    let c1 = repo
+        .upload_file(b"1".to_vec(), "a.txt", UploadOptions::default())
+        .await
+        .unwrap();
+    let err = repo
+        .create_commit(CommitOptions::new(
+            "half",
+            vec![
+                CommitOperation::add_bytes("b.txt", b"b".to_vec()),
+                CommitOperation::delete("missing.txt"),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    assert_eq!(repo.info().await.unwrap().sha, Some(c1.oid));
+    assert_eq!(
+        repo.list_files().await.unwrap(),
+        [".gitattributes", "a.txt"]
+    );
+}
+
+#[tokio::test]
+async fn create_pr_opens_refs_pr_1() {
+    let (hub, _cache, client) = setup(1000).await;
+    let repo = client.model("acme/up");
+    let head = repo.info().await.unwrap().sha.unwrap();
+    let big = data(1500, 5);
+    let info = repo
+        .create_commit(
+            CommitOptions::new(
+                "Propose",
+                vec![
+                    CommitOperation::add_bytes("pr.txt", b"from a PR".to_vec()),
+                    CommitOperation::add_bytes("pr.bin", big.clone()),
+                ],
+            )
+            .create_pr(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.pr_num, Some(1));
+    assert_eq!(
+        info.pr_url.as_deref(),
+        Some(format!("{}/acme/up/discussions/1", hub.url).as_str())
+    );
+    assert_eq!(info.revision(), "refs/pr/1");
+    assert!(
+        hub.log()
+            .iter()
+            .filter(|l| l.path.contains("/preupload/") || l.path.contains("/commit/"))
+            .all(|l| l.query.as_deref() == Some("create_pr=1"))
+    );
+    // main did not move; the PR revision has the files.
+    assert_eq!(repo.info().await.unwrap().sha, Some(head));
+    assert_eq!(
+        read_remote(&client, "refs/pr/1", "pr.txt").await,
+        b"from a PR"
+    );
+    assert_eq!(read_remote(&client, "refs/pr/1", "pr.bin").await, big);
+    let err = client
+        .model("acme/up")
+        .download("pr.txt")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::EntryNotFound { .. }), "{err}");
+    // Committing to the PR extends it.
+    let more = client
+        .model("acme/up")
+        .revision("refs/pr/1")
+        .upload_file(b"more".to_vec(), "more.txt", UploadOptions::default())
+        .await
+        .unwrap();
+    assert!(more.pr_num.is_none());
+    assert_eq!(read_remote(&client, "refs/pr/1", "more.txt").await, b"more");
+    let refs = repo.refs(true).await.unwrap();
+    assert_eq!(refs.pull_requests.len(), 1);
+    assert_eq!(refs.pull_requests[0].target_commit, more.oid);
+    // A second PR is number 2.
+    let second = repo
+        .upload_file(
+            b"x".to_vec(),
+            "x.txt",
+            UploadOptions {
+                create_pr: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.pr_num, Some(2));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_any_request() {
+    let hub = WritableHub::start(THRESHOLD, 1 << 20).await;
+    let cache = tempfile::tempdir().unwrap();
+    let client = hub.client(cache.path());
+    let repo = client.model("acme/up");
+    let missing = cache.path().join("nope.bin");
+    let err = repo
+        .upload_file(missing.as_path(), "nope.bin", UploadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    for bad in ["../x.txt", "a/../../x", ".git/config", "a/./b"] {
+        let err = repo
+            .upload_file(b"x".to_vec(), bad, UploadOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err}");
+    }
+    let err = client
+        .model("bad--id")
+        .upload_file(b"x".to_vec(), "x.txt", UploadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    let err = repo
+        .upload_folder(
+            cache.path().join("no-such-dir"),
+            UploadFolderOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    let err = client
+        .create_repo(CreateRepo::new("bad..id"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    let err = repo
+        .create_commit(
+            CommitOptions::new("x", vec![CommitOperation::add_bytes("a", b"a".to_vec())])
+                .parent_commit("zz"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    assert!(hub.log().is_empty(), "{:?}", hub.log());
+}
+
+#[tokio::test]
+async fn repo_management_and_refs() {
+    let (hub, cache, client) = setup(1 << 20).await;
+    // Existing repo: Conflict, or success with exist_ok.
+    let err = client
+        .create_repo(CreateRepo::new("acme/up"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    let url = client
+        .create_repo(CreateRepo::new("acme/up").exist_ok(true))
+        .await
+        .unwrap();
+    assert_eq!(url.url, format!("{}/acme/up", hub.url));
+    let ds = client
+        .create_repo(CreateRepo::new("acme/data").repo_type(RepoType::Dataset))
+        .await
+        .unwrap();
+    assert_eq!(ds.url, format!("{}/datasets/acme/data", hub.url));
+    assert_eq!(ds.repo_id, "acme/data");
+
+    let repo = client.model("acme/up");
+    let c1 = repo
+        .upload_file(b"v1".to_vec(), "f.txt", UploadOptions::default())
+        .await
+        .unwrap();
+    repo.create_branch("dev", None, false).await.unwrap();
+    let err = repo.create_branch("dev", None, false).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    repo.create_branch("dev", None, true).await.unwrap();
+    let dev = client.model("acme/up").revision("dev");
+    dev.upload_file(b"dev".to_vec(), "f.txt", UploadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(read_remote(&client, "dev", "f.txt").await, b"dev");
+    assert_eq!(read_remote(&client, "main", "f.txt").await, b"v1");
+    client
+        .model("acme/up")
+        .revision(c1.oid.clone())
+        .create_tag("v1", Some("first"), false)
+        .await
+        .unwrap();
+    assert_eq!(read_remote(&client, "v1", "f.txt").await, b"v1");
+    let refs = repo.refs(false).await.unwrap();
+    let names: Vec<&str> = refs.branches.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["dev", "main"]);
+    assert_eq!(refs.tags[0].target_commit, c1.oid);
+    repo.delete_tag("v1").await.unwrap();
+    repo.delete_branch("dev").await.unwrap();
+    let refs = repo.refs(false).await.unwrap();
+    assert!(refs.tags.is_empty() && refs.branches.len() == 1);
+
+    // Private: invisible without the token.
+    repo.update_repo_settings(Some(true), None).await.unwrap();
+    let anon = hub.client_with(&cache.path().join("anon"), None);
+    let err = anon.model("acme/up").info().await.unwrap_err();
+    assert!(matches!(err, Error::RepoNotFound { .. }), "{err}");
+    assert_eq!(repo.info().await.unwrap().private, Some(true));
+    // Writes need the token.
+    let err = anon
+        .create_repo(CreateRepo::new("acme/other"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(_)), "{err}");
+
+    // Move, then delete.
+    let moved = client
+        .move_repo("acme/up", "acme/renamed", RepoType::Model)
+        .await
+        .unwrap();
+    assert_eq!(moved.repo_id, "acme/renamed");
+    assert_eq!(
+        std::fs::read(
+            client
+                .model("acme/renamed")
+                .download("f.txt")
+                .await
+                .unwrap()
+        )
+        .unwrap(),
+        b"v1"
+    );
+    client
+        .delete_repo("acme/renamed", RepoType::Model, false)
+        .await
+        .unwrap();
+    let err = client
+        .delete_repo("acme/renamed", RepoType::Model, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RepoNotFound { .. }), "{err}");
+    client
+        .delete_repo("acme/renamed", RepoType::Model, true)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn folder_repos_stay_read_only() {
+    let hub = WritableHub::start(THRESHOLD, 1 << 20).await;
+    std::fs::create_dir_all(hub.root.path().join("models/acme/plain")).unwrap();
+    std::fs::write(hub.root.path().join("models/acme/plain/a.txt"), "a").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let client = hub.client(cache.path());
+    let err = client
+        .create_repo(CreateRepo::new("acme/plain"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    let err = client
+        .model("acme/plain")
+        .upload_file(b"x".to_vec(), "x.txt", UploadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err}");
+    assert_eq!(
+        std::fs::read(client.model("acme/plain").download("a.txt").await.unwrap()).unwrap(),
+        b"a"
+    );
+}
