@@ -141,7 +141,8 @@ impl StreamChunk for ChatCompletionStreamOutput {
                             .collect()
                     }),
                     reasoning: c.message.reasoning,
-                    other: c.message.other,
+                    reasoning_content: text_of(&c.message.other, "reasoning_content"),
+                    refusal: text_of(&c.message.other, "refusal"),
                 },
                 logprobs: c.logprobs,
                 finish_reason: c.finish_reason,
@@ -157,6 +158,10 @@ impl StreamChunk for ChatCompletionStreamOutput {
             usage: out.usage,
         }])
     }
+}
+
+fn text_of(m: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
+    m.get(key).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
 impl<T: StreamChunk> EventStream<T> {

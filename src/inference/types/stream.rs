@@ -43,14 +43,44 @@ pub struct TextGenerationStreamOutput {
     pub top_tokens: Option<Vec<GeneratedToken>>,
 }
 
-/// Tool-call ids and chunk ids: servers send numbers (old TGI), strings or `null`.
+/// Tool-call ids and chunk ids: servers send numbers (old TGI), strings or `null`. A visitor,
+/// not a `Value`, so the common string case costs one allocation.
 fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
-    })
+    struct IdVisitor;
+    impl<'de> serde::de::Visitor<'de> for IdVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or number id")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(IdVisitor)
+        }
+    }
+    d.deserialize_option(IdVisitor)
 }
 
 fn id_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -114,12 +144,17 @@ pub struct ChatCompletionDelta {
     /// Pieces of tool calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
-    /// A piece of the reasoning text of reasoning models.
+    /// A piece of the reasoning text of reasoning models (`reasoning`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
-    /// Other keys (`refusal`, `reasoning_content`, …), as sent.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
+    /// A piece of the reasoning text, as vLLM and DeepSeek name it (`reasoning_content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_content: Option<String>,
+    /// A piece of a refusal (OpenAI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    // Other keys are ignored (inference.md §7.4): a catch-all map (`serde(flatten)`) would make
+    // every chunk go through serde's buffered path, several times slower.
 }
 
 /// One choice of a chat chunk.
@@ -283,14 +318,16 @@ impl ChatCompletionAccumulator {
             if let Some(t) = &d.reasoning {
                 parts.reasoning.get_or_insert_with(String::new).push_str(t);
             }
-            for (k, v) in &d.other {
-                match (parts.other.get_mut(k), v) {
-                    (Some(serde_json::Value::String(have)), serde_json::Value::String(more)) => {
-                        have.push_str(more)
-                    }
-                    (_, serde_json::Value::Null) => {}
-                    _ => {
-                        parts.other.insert(k.clone(), v.clone());
+            for (key, piece) in [
+                ("reasoning_content", &d.reasoning_content),
+                ("refusal", &d.refusal),
+            ] {
+                if let Some(t) = piece {
+                    match parts.other.get_mut(key) {
+                        Some(serde_json::Value::String(have)) => have.push_str(t),
+                        _ => {
+                            parts.other.insert(key.into(), t.clone().into());
+                        }
                     }
                 }
             }
@@ -474,7 +511,7 @@ mod tests {
     fn several_choices_reasoning_logprobs_usage() {
         let mut acc = ChatCompletionAccumulator::new();
         for v in [
-            serde_json::json!({"choices":[{"index":1,"delta":{"content":"B"}},{"index":0,"delta":{"reasoning":"think ","content":"A"},
+            serde_json::json!({"choices":[{"index":1,"delta":{"content":"B","refusal":"no"}},{"index":0,"delta":{"reasoning":"think ","content":"A"},
                 "logprobs":{"content":[{"token":"A","logprob":-0.1}]}}]}),
             serde_json::json!({"choices":[{"index":0,"delta":{"reasoning":"more","content":"a"},
                 "logprobs":{"content":[{"token":"a","logprob":-0.2}]},"finish_reason":"length"},
@@ -499,6 +536,7 @@ mod tests {
             2
         );
         assert_eq!(out.choices[1].message.content.as_deref(), Some("B"));
+        assert_eq!(out.choices[1].message.other["refusal"], "no");
         assert_eq!(out.choices[1].finish_reason.as_deref(), Some("stop"));
         assert_eq!(out.usage.unwrap().total_tokens, 5);
     }
