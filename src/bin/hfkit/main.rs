@@ -34,6 +34,10 @@ enum Command {
     Env(cmd::env::Args),
     /// Serve a folder of repositories over the Hub protocol (a local Hub mirror).
     Serve(cmd::serve::Args),
+    /// Upload a file or a folder in one commit; prints the commit URL last.
+    Upload(cmd::upload::Args),
+    /// Create, delete or configure repositories, branches and tags.
+    Repo(cmd::repo::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         Command::Logout(a) => cmd::auth::logout(a),
         Command::Env(a) => cmd::env::run(a),
         Command::Serve(a) => cmd::serve::run(a),
+        Command::Upload(a) => cmd::upload::run(a),
+        Command::Repo(a) => cmd::repo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,9 @@ pub mod auth;
 pub mod cache;
 pub mod download;
 pub mod env;
+pub mod repo;
 pub mod serve;
+pub mod upload;
 
 use hfkit::blocking::HubClient;
 use hfkit::{Result, Settings};
