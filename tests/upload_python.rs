@@ -140,3 +140,141 @@ for p in sorted(HfApi().list_repo_files("acme/rs")):
     let got: Vec<String> = out.lines().map(str::to_owned).collect();
     assert_eq!(got, expected);
 }
+
+/// `METHOD path` with the repository name and upload ids made neutral.
+fn shape(l: &support::writable::Logged, repo: &str) -> String {
+    let mut path = l.path.replace(repo, "REPO");
+    if let Some(rest) = path.strip_prefix("/lfs-upload/") {
+        let tail = rest.split_once('/').map_or("", |(_, t)| t);
+        path = format!("/lfs-upload/ID/{tail}");
+    }
+    let q = l
+        .query
+        .as_deref()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{} {path}{q}", l.method)
+}
+
+/// Each NDJSON line as `key` plus its value with inline content left out.
+fn ndjson_shape(body: &[u8]) -> Vec<serde_json::Value> {
+    body.split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_and_hfkit_send_the_same_requests_for_the_same_folder() {
+    let (dir, _files) = folder();
+    // Python against one mirror…
+    let py_hub = WritableHub::start(1000, 1000).await;
+    let home = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("HF_ENDPOINT".to_owned(), py_hub.url.clone()),
+        (
+            "HF_HOME".to_owned(),
+            home.path().join("py").display().to_string(),
+        ),
+        ("HF_TOKEN".to_owned(), TOKEN.to_owned()),
+        ("FOLDER".to_owned(), dir.path().display().to_string()),
+    ];
+    py(
+        r#"
+import os
+from huggingface_hub import HfApi
+api = HfApi()
+api.create_repo("acme/same", exist_ok=True)
+api.upload_folder(repo_id="acme/same", folder_path=os.environ["FOLDER"], commit_message="same")
+"#
+        .to_owned(),
+        env,
+    )
+    .await;
+    // …hfkit against another, same folder, same calls.
+    let rs_hub = WritableHub::start(1000, 1000).await;
+    let cache = tempfile::tempdir().unwrap();
+    let client = rs_hub.client(cache.path());
+    client
+        .create_repo(CreateRepo::new("acme/same").exist_ok(true))
+        .await
+        .unwrap();
+    client
+        .model("acme/same")
+        .upload_folder(dir.path(), UploadFolderOptions::default().message("same"))
+        .await
+        .unwrap();
+
+    let (py_log, rs_log) = (py_hub.log(), rs_hub.log());
+    // The order of the calls, consecutive repeats folded (Python checks the README twice). The
+    // transfers (parts, completions, verifications) run concurrently in both clients, so they
+    // are one phase here, compared by counts below; the phase must sit between the batch and
+    // the commit.
+    let order = |log: &[support::writable::Logged]| {
+        let mut v: Vec<String> = log
+            .iter()
+            .map(|l| shape(l, "acme/same"))
+            .map(|s| {
+                if s.contains("/lfs-upload/") || s.ends_with("/objects/verify") {
+                    "TRANSFERS".to_owned()
+                } else {
+                    s
+                }
+            })
+            .collect();
+        v.dedup();
+        v
+    };
+    let (py_calls, rs_calls) = (order(&py_log), order(&rs_log));
+    assert_eq!(rs_calls, py_calls);
+    assert_eq!(
+        rs_calls,
+        [
+            "POST /api/repos/create",
+            "POST /api/validate-yaml",
+            "POST /api/models/REPO/preupload/main",
+            "POST /REPO.git/info/lfs/objects/batch",
+            "TRANSFERS",
+            "POST /api/models/REPO/commit/main",
+        ]
+    );
+    let count = |log: &[support::writable::Logged], needle: &str| {
+        log.iter()
+            .filter(|l| shape(l, "acme/same").contains(needle))
+            .count()
+    };
+    for needle in [
+        "PUT /lfs-upload/ID/part/",
+        "/complete",
+        "/verify",
+        "/commit/",
+        "/objects/batch",
+        "/preupload/",
+    ] {
+        assert_eq!(count(&rs_log, needle), count(&py_log, needle), "{needle}");
+    }
+    // The bodies: create, preupload, batch and the commit lines, compared as JSON.
+    let body = |log: &[support::writable::Logged], needle: &str| -> serde_json::Value {
+        let l = log.iter().find(|l| l.path.contains(needle)).unwrap();
+        serde_json::from_slice(&l.body).unwrap()
+    };
+    assert_eq!(
+        body(&rs_log, "/repos/create"),
+        body(&py_log, "/repos/create")
+    );
+    assert_eq!(body(&rs_log, "/preupload/"), body(&py_log, "/preupload/"));
+    assert_eq!(
+        body(&rs_log, "/objects/batch"),
+        body(&py_log, "/objects/batch")
+    );
+    let commit = |log: &[support::writable::Logged]| {
+        ndjson_shape(
+            &log.iter()
+                .find(|l| l.path.contains("/commit/"))
+                .unwrap()
+                .body,
+        )
+    };
+    let (rs_lines, py_lines) = (commit(&rs_log), commit(&py_log));
+    assert_eq!(rs_lines, py_lines);
+}
