@@ -189,6 +189,8 @@ struct Script {
     completions: Vec<Value>,
     commits: usize,
     conflicting_creates: usize,
+    /// A local file to grow when the batch request arrives.
+    grow_on_batch: Option<std::path::PathBuf>,
 }
 
 type Shared = Arc<Mutex<Script>>;
@@ -222,6 +224,11 @@ async fn scripted(State(s): State<Shared>, req: Request) -> Response {
         return axum::Json(json!({"files": files})).into_response();
     }
     if path.ends_with("/info/lfs/objects/batch") {
+        if let Some(p) = &st.grow_on_batch {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+            f.write_all(b"more").unwrap();
+        }
         return axum::Json(st.batch.clone()).into_response();
     }
     if path.starts_with("/part/") && method == "PUT" {
@@ -414,4 +421,37 @@ async fn conflicting_operation_on_create_is_retried() {
         .unwrap();
     assert_eq!(out.url, "https://huggingface.co/acme/x");
     assert_eq!(st.lock().unwrap().conflicting_creates, 0);
+}
+
+#[tokio::test]
+async fn a_file_that_changes_size_during_the_upload_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.bin");
+    let content = vec![3u8; 40];
+    std::fs::write(&file, &content).unwrap();
+    let oid = sha256_hex(&content);
+    let (url, st) = start(Script {
+        grow_on_batch: Some(file.clone()),
+        commit_status: 200,
+        ..Default::default()
+    })
+    .await;
+    st.lock().unwrap().batch = json!({"objects": [{"oid": oid, "size": 40,
+        "actions": {"upload": {"href": format!("{url}/part/1")}}}]});
+    let cache = tempfile::tempdir().unwrap();
+    let err = client(&url, cache.path())
+        .model("acme/x")
+        .create_commit(CommitOptions::new(
+            "weights",
+            vec![CommitOperation::add_file("w.bin", &file)],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("changed during the upload")),
+        "{err}"
+    );
+    let st = st.lock().unwrap();
+    assert!(st.puts.is_empty(), "no byte of the changed file was sent");
+    assert_eq!(st.commits, 0);
 }

@@ -817,3 +817,98 @@ fn blocking_twins_upload_and_manage() {
         .unwrap();
     drop(hub);
 }
+
+/// `hfkit serve --allow-writes` as a process; the URL is its first stdout line.
+fn serve_process(root: &Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hfkit"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(root)
+        .args(extra)
+        .env_remove("HFKIT_SERVE_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = lines.next().unwrap().unwrap().trim().to_owned();
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_writes_persist_across_restarts() {
+    let root = tempfile::tempdir().unwrap();
+    let token = support::writable::TOKEN;
+    let args = [
+        "--allow-writes",
+        "--token",
+        token,
+        "--lfs-threshold",
+        "1000",
+        "--multipart-chunk-size",
+        "1000",
+    ];
+    // Writes without a token are refused by the command line itself.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hfkit"))
+        .args(["serve", "--port", "0", "--allow-writes", "--root"])
+        .arg(root.path())
+        .env_remove("HFKIT_SERVE_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+
+    let (mut server, url) = serve_process(root.path(), &args);
+    let client_for = |url: &str, cache: &Path| {
+        HubClient::builder()
+            .settings(|b| {
+                b.env_map(Default::default())
+                    .endpoint(url.to_owned())
+                    .cache_dir(cache.to_path_buf())
+                    .hf_home(cache.join("home"))
+                    .token(token)
+            })
+            .build()
+            .unwrap()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let client = client_for(&url, cache.path());
+    client
+        .create_repo(CreateRepo::new("team/model"))
+        .await
+        .unwrap();
+    let big = data(4200, 6);
+    let info = client
+        .model("team/model")
+        .create_commit(CommitOptions::new(
+            "weights",
+            vec![
+                CommitOperation::add_bytes("w.bin", big.clone()),
+                CommitOperation::add_bytes("cfg.json", b"{}".to_vec()),
+            ],
+        ))
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(root.path().join(".hfkit-mirror").is_dir());
+
+    let (mut server, url) = serve_process(root.path(), &args);
+    let cache = tempfile::tempdir().unwrap();
+    let client = client_for(&url, cache.path());
+    let repo = client.model("team/model");
+    assert_eq!(repo.info().await.unwrap().sha, Some(info.oid.clone()));
+    assert_eq!(
+        std::fs::read(repo.download("w.bin").await.unwrap()).unwrap(),
+        big
+    );
+    let at_commit = client.model("team/model").revision(info.oid.clone());
+    assert_eq!(
+        std::fs::read(at_commit.download("cfg.json").await.unwrap()).unwrap(),
+        b"{}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
