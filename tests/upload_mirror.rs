@@ -646,3 +646,269 @@ async fn folder_repos_stay_read_only() {
         b"a"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_upload_and_repo_commands() {
+    let hub = WritableHub::start(THRESHOLD, 1 << 20).await;
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"a");
+    write(dir.path(), "skip.tmp", b"t");
+    write(dir.path(), "w.bin", &data(1500, 3));
+    let run = |args: Vec<String>| {
+        let url = hub.url.clone();
+        let home = home.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_hfkit"))
+                .args(&args)
+                .env_clear()
+                .env("HF_ENDPOINT", url)
+                .env("HF_HOME", &home)
+                .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                .env("HF_TOKEN", support::writable::TOKEN)
+                .output()
+                .unwrap()
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let folder = dir.path().display().to_string();
+    let out = run(s(&[
+        "upload",
+        "acme/cli",
+        &folder,
+        "sub",
+        "--exclude",
+        "*.tmp",
+        "--commit-message",
+        "cli",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with(&format!("{}/acme/cli/commit/", hub.url)),
+        "{stdout}"
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let client = hub.client(cache.path());
+    assert_eq!(
+        client.model("acme/cli").list_files().await.unwrap(),
+        [".gitattributes", "sub/a.txt", "sub/w.bin"]
+    );
+    // A single file, into a PR.
+    let file = dir.path().join("a.txt").display().to_string();
+    let out = run(s(&["upload", "acme/cli", &file, "--create-pr"]))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(
+            client
+                .model("acme/cli")
+                .revision("refs/pr/1")
+                .download("a.txt")
+                .await
+                .unwrap()
+        )
+        .unwrap(),
+        b"a"
+    );
+    let out = run(s(&[
+        "repo",
+        "create",
+        "acme/ds",
+        "--repo-type",
+        "dataset",
+        "--private",
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("{}/datasets/acme/ds", hub.url)
+    );
+    let out = run(s(&["repo", "delete", "acme/ds", "--repo-type", "dataset"]))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(s(&["repo", "delete", "acme/ds", "--repo-type", "dataset"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    // Bad input: no request, non-zero exit.
+    hub.clear_log();
+    let out = run(s(&["upload", "acme/cli", "/no/such/path"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(hub.log().is_empty());
+}
+
+#[test]
+fn blocking_twins_upload_and_manage() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hub = rt.block_on(WritableHub::start(THRESHOLD, 1000));
+    let cache = tempfile::tempdir().unwrap();
+    let client = hfkit::blocking::HubClient::from_async(hub.client(cache.path())).unwrap();
+    client
+        .create_repo(CreateRepo::new("acme/blk").exist_ok(true))
+        .unwrap();
+    let repo = client.model("acme/blk");
+    let big = data(2500, 8);
+    let info = repo
+        .create_commit(CommitOptions::new(
+            "seed",
+            vec![
+                CommitOperation::add_bytes("a.txt", b"a".to_vec()),
+                CommitOperation::add_bytes("big.bin", big.clone()),
+            ],
+        ))
+        .unwrap();
+    repo.upload_file(b"b".to_vec(), "b.txt", UploadOptions::default())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c.txt", b"c");
+    repo.upload_folder(dir.path().to_path_buf(), UploadFolderOptions::default())
+        .unwrap();
+    repo.create_branch("dev", Some(&info.oid), false).unwrap();
+    repo.clone()
+        .revision("dev")
+        .create_tag("v0", None, false)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(repo.clone().revision("v0").download("big.bin").unwrap()).unwrap(),
+        big
+    );
+    repo.delete_tag("v0").unwrap();
+    repo.delete_branch("dev").unwrap();
+    repo.update_repo_settings(Some(true), None).unwrap();
+    assert_eq!(
+        repo.list_files().unwrap(),
+        [".gitattributes", "a.txt", "b.txt", "big.bin", "c.txt"]
+    );
+    client
+        .move_repo("acme/blk", "acme/blk2", RepoType::Model)
+        .unwrap();
+    client
+        .delete_repo("acme/blk2", RepoType::Model, false)
+        .unwrap();
+    drop(hub);
+}
+
+/// `hfkit serve --allow-writes` as a process; the URL is its first stdout line.
+fn serve_process(root: &Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hfkit"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(root)
+        .args(extra)
+        .env_remove("HFKIT_SERVE_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = lines.next().unwrap().unwrap().trim().to_owned();
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_writes_persist_across_restarts() {
+    let root = tempfile::tempdir().unwrap();
+    let token = support::writable::TOKEN;
+    let args = [
+        "--allow-writes",
+        "--token",
+        token,
+        "--lfs-threshold",
+        "1000",
+        "--multipart-chunk-size",
+        "1000",
+    ];
+    // Writes without a token are refused by the command line itself.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hfkit"))
+        .args(["serve", "--port", "0", "--allow-writes", "--root"])
+        .arg(root.path())
+        .env_remove("HFKIT_SERVE_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+
+    let (mut server, url) = serve_process(root.path(), &args);
+    let client_for = |url: &str, cache: &Path| {
+        HubClient::builder()
+            .settings(|b| {
+                b.env_map(Default::default())
+                    .endpoint(url.to_owned())
+                    .cache_dir(cache.to_path_buf())
+                    .hf_home(cache.join("home"))
+                    .token(token)
+            })
+            .build()
+            .unwrap()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let client = client_for(&url, cache.path());
+    client
+        .create_repo(CreateRepo::new("team/model"))
+        .await
+        .unwrap();
+    let big = data(4200, 6);
+    let info = client
+        .model("team/model")
+        .create_commit(CommitOptions::new(
+            "weights",
+            vec![
+                CommitOperation::add_bytes("w.bin", big.clone()),
+                CommitOperation::add_bytes("cfg.json", b"{}".to_vec()),
+            ],
+        ))
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(root.path().join(".hfkit-mirror").is_dir());
+
+    let (mut server, url) = serve_process(root.path(), &args);
+    let cache = tempfile::tempdir().unwrap();
+    let client = client_for(&url, cache.path());
+    let repo = client.model("team/model");
+    assert_eq!(repo.info().await.unwrap().sha, Some(info.oid.clone()));
+    assert_eq!(
+        std::fs::read(repo.download("w.bin").await.unwrap()).unwrap(),
+        big
+    );
+    let at_commit = client.model("team/model").revision(info.oid.clone());
+    assert_eq!(
+        std::fs::read(at_commit.download("cfg.json").await.unwrap()).unwrap(),
+        b"{}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -6,11 +6,14 @@ use std::sync::Arc;
 use super::runtime::{BlockingIter, Runtime};
 use crate::config::Settings;
 use crate::error::Result;
+use crate::hub::commit::{AddSource, CommitInfo, CommitOptions};
 use crate::hub::download::{DownloadOptions, FileMetadata};
 use crate::hub::info::TreeOptions;
 use crate::hub::listing::ListQuery;
+use crate::hub::repos::{CreateRepo, Gated, RepoUrl};
 use crate::hub::snapshot::SnapshotOptions;
 use crate::hub::types::{GitCommit, GitRefs, RepoInfo, TreeEntry, WhoAmI};
+use crate::hub::upload::{UploadFolderOptions, UploadOptions};
 use crate::repo::{Repo, RepoType};
 
 /// The blocking twin of [`crate::HubClient`].
@@ -205,5 +208,95 @@ impl ApiRepo {
     /// See [`crate::hub::ApiRepo::commits`].
     pub fn commits(&self) -> BlockingIter<GitCommit> {
         self.rt.iter(self.inner.commits())
+    }
+}
+
+/// Repository management and uploads (hub.md §6).
+impl HubClient {
+    /// See [`crate::HubClient::create_repo`].
+    pub fn create_repo(&self, req: CreateRepo) -> Result<RepoUrl> {
+        let c = self.inner.clone();
+        self.rt.block_on(async move { c.create_repo(req).await })
+    }
+
+    /// See [`crate::HubClient::delete_repo`].
+    pub fn delete_repo(&self, repo_id: &str, repo_type: RepoType, missing_ok: bool) -> Result<()> {
+        let (c, id) = (self.inner.clone(), repo_id.to_owned());
+        self.rt
+            .block_on(async move { c.delete_repo(&id, repo_type, missing_ok).await })
+    }
+
+    /// See [`crate::HubClient::move_repo`].
+    pub fn move_repo(&self, from: &str, to: &str, repo_type: RepoType) -> Result<RepoUrl> {
+        let (c, from, to) = (self.inner.clone(), from.to_owned(), to.to_owned());
+        self.rt
+            .block_on(async move { c.move_repo(&from, &to, repo_type).await })
+    }
+}
+
+/// Commits, uploads, branches and tags (hub.md §6).
+impl ApiRepo {
+    forward!(
+        /// See [`crate::hub::ApiRepo::create_commit`].
+        create_commit(opts: CommitOptions) -> CommitInfo
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::upload_folder`].
+        upload_folder(folder: PathBuf, opts: UploadFolderOptions) -> CommitInfo
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::update_repo_settings`].
+        update_repo_settings(private: Option<bool>, gated: Option<Gated>) -> ()
+    );
+
+    /// See [`crate::hub::ApiRepo::upload_file`].
+    pub fn upload_file(
+        &self,
+        source: impl Into<AddSource>,
+        path_in_repo: &str,
+        opts: UploadOptions,
+    ) -> Result<CommitInfo> {
+        let (r, s, p) = (self.inner.clone(), source.into(), path_in_repo.to_owned());
+        self.rt
+            .block_on(async move { r.upload_file(s, &p, opts).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::create_branch`].
+    pub fn create_branch(
+        &self,
+        name: &str,
+        starting_point: Option<&str>,
+        exist_ok: bool,
+    ) -> Result<()> {
+        let (r, n, s) = (
+            self.inner.clone(),
+            name.to_owned(),
+            starting_point.map(str::to_owned),
+        );
+        self.rt
+            .block_on(async move { r.create_branch(&n, s.as_deref(), exist_ok).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::delete_branch`].
+    pub fn delete_branch(&self, name: &str) -> Result<()> {
+        let (r, n) = (self.inner.clone(), name.to_owned());
+        self.rt.block_on(async move { r.delete_branch(&n).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::create_tag`].
+    pub fn create_tag(&self, tag: &str, message: Option<&str>, exist_ok: bool) -> Result<()> {
+        let (r, t, m) = (
+            self.inner.clone(),
+            tag.to_owned(),
+            message.map(str::to_owned),
+        );
+        self.rt
+            .block_on(async move { r.create_tag(&t, m.as_deref(), exist_ok).await })
+    }
+
+    /// See [`crate::hub::ApiRepo::delete_tag`].
+    pub fn delete_tag(&self, tag: &str) -> Result<()> {
+        let (r, t) = (self.inner.clone(), tag.to_owned());
+        self.rt.block_on(async move { r.delete_tag(&t).await })
     }
 }

@@ -473,13 +473,19 @@ impl ApiRepo {
 
         // 2. Hash (streamed, in parallel).
         let workers = self.hub().settings().max_workers().max(1);
-        let hashed: Vec<(usize, Hashed)> = futures::stream::iter(live.iter().map(|&i| {
-            let source = adds[i].1.clone();
-            async move { hash_source(&source).await.map(|h| (i, h)) }
-        }))
-        .buffer_unordered(workers)
-        .try_collect()
-        .await?;
+        // Futures collected first: a lazily mapped closure would make the future not `Send`
+        // for every lifetime (what the blocking twin needs).
+        let jobs: Vec<_> = live
+            .iter()
+            .map(|&i| {
+                let source = adds[i].1.clone();
+                async move { hash_source(&source).await.map(|h| (i, h)) }
+            })
+            .collect();
+        let hashed: Vec<(usize, Hashed)> = futures::stream::iter(jobs)
+            .buffer_unordered(workers)
+            .try_collect()
+            .await?;
         let mut additions: HashMap<usize, Addition> = hashed
             .into_iter()
             .map(|(i, h)| {

@@ -166,13 +166,17 @@ pub(crate) async fn upload_objects(
             };
             jobs.push((local.clone(), actions));
         }
-        futures::stream::iter(jobs.into_iter().map(|(local, actions)| {
-            let endpoint = endpoint.clone();
-            async move { upload_one(http, &endpoint, &local, actions).await }
-        }))
-        .buffer_unordered(FILES_IN_FLIGHT)
-        .try_collect::<Vec<()>>()
-        .await?;
+        let uploads: Vec<_> = jobs
+            .into_iter()
+            .map(|(local, actions)| {
+                let endpoint = endpoint.clone();
+                async move { upload_one(http, &endpoint, &local, actions).await }
+            })
+            .collect();
+        futures::stream::iter(uploads)
+            .buffer_unordered(FILES_IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
     }
     Ok(())
 }
@@ -351,30 +355,34 @@ async fn multipart(
         });
     }
     let policy = http.retry_policy();
-    let etags: Vec<(u64, String)> = futures::stream::iter(parts.into_iter().map(|(n, url)| {
-        let start = (n - 1) * chunk_size;
-        let len = chunk_size.min(obj.size - start);
-        async move {
-            let etag = policy
-                .run(|| async {
-                    let resp = put_range(http, &url, obj, start, len).await?;
-                    resp.headers()
-                        .get(ETAG)
-                        .and_then(|v| v.to_str().ok())
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_owned)
-                        .ok_or_else(|| Error::MalformedResponse {
-                            url: response::redact_url(&url),
-                            message: format!("part {n} was answered without an ETag"),
-                        })
-                })
-                .await?;
-            Ok::<_, Error>((n, etag))
-        }
-    }))
-    .buffer_unordered(PARTS_IN_FLIGHT)
-    .try_collect()
-    .await?;
+    let puts: Vec<_> = parts
+        .into_iter()
+        .map(|(n, url)| {
+            let start = (n - 1) * chunk_size;
+            let len = chunk_size.min(obj.size - start);
+            async move {
+                let etag = policy
+                    .run(|| async {
+                        let resp = put_range(http, &url, obj, start, len).await?;
+                        resp.headers()
+                            .get(ETAG)
+                            .and_then(|v| v.to_str().ok())
+                            .filter(|v| !v.is_empty())
+                            .map(str::to_owned)
+                            .ok_or_else(|| Error::MalformedResponse {
+                                url: response::redact_url(&url),
+                                message: format!("part {n} was answered without an ETag"),
+                            })
+                    })
+                    .await?;
+                Ok::<_, Error>((n, etag))
+            }
+        })
+        .collect();
+    let etags: Vec<(u64, String)> = futures::stream::iter(puts)
+        .buffer_unordered(PARTS_IN_FLIGHT)
+        .try_collect()
+        .await?;
     let mut etags = etags;
     etags.sort_by_key(|(n, _)| *n);
     let body = json!({

@@ -470,6 +470,9 @@ fn sse(
                     }
                 }
                 Piece::Cut => {
+                    // Let the chunks already sent reach the client first: hyper aborts the
+                    // connection as soon as the body errors, dropping unflushed bytes.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                     let _ = tx
                         .send(Err(std::io::Error::other("connection cut by the test")))
                         .await;

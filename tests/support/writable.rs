@@ -19,6 +19,8 @@ pub struct Logged {
     pub path: String,
     pub query: Option<String>,
     pub authorization: Option<String>,
+    /// The request body (empty for LFS part and basic uploads, which are not kept).
+    pub body: Vec<u8>,
 }
 
 /// A running writable mirror.
@@ -45,17 +47,27 @@ impl WritableHub {
                 move |req: Request, next: Next| {
                     let log = l2.clone();
                     async move {
+                        let (parts, body) = req.into_parts();
+                        let keep = !(parts.method == axum::http::Method::PUT
+                            && parts.uri.path().starts_with("/lfs-upload/"));
+                        let (body, kept) = if keep {
+                            let bytes = axum::body::to_bytes(body, 1 << 30).await.unwrap();
+                            (axum::body::Body::from(bytes.clone()), bytes.to_vec())
+                        } else {
+                            (body, Vec::new())
+                        };
                         log.lock().unwrap().push(Logged {
-                            method: req.method().to_string(),
-                            path: req.uri().path().to_owned(),
-                            query: req.uri().query().map(str::to_owned),
-                            authorization: req
-                                .headers()
+                            method: parts.method.to_string(),
+                            path: parts.uri.path().to_owned(),
+                            query: parts.uri.query().map(str::to_owned),
+                            authorization: parts
+                                .headers
                                 .get("authorization")
                                 .and_then(|v| v.to_str().ok())
                                 .map(str::to_owned),
+                            body: kept,
                         });
-                        next.run(req).await
+                        next.run(Request::from_parts(parts, body)).await
                     }
                 },
             ));

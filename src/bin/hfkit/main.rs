@@ -43,6 +43,10 @@ enum Command {
     Chat(cmd::chat::ChatArgs),
     /// Generate text from a prompt (TGI); --stream prints the tokens as they come.
     Generate(cmd::chat::GenerateArgs),
+    /// Upload a file or a folder in one commit; prints the commit URL last.
+    Upload(cmd::upload::Args),
+    /// Create, delete or configure repositories, branches and tags.
+    Repo(cmd::repo::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Infer(a) => cmd::infer::run(a),
         Command::Chat(a) => cmd::chat::chat(a),
         Command::Generate(a) => cmd::chat::generate(a),
+        Command::Upload(a) => cmd::upload::run(a),
+        Command::Repo(a) => cmd::repo::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,9 @@ pub mod chat;
 pub mod download;
 pub mod env;
 pub mod infer;
+pub mod repo;
 pub mod serve;
+pub mod upload;
 
 use hfkit::blocking::HubClient;
 use hfkit::{Result, Settings};

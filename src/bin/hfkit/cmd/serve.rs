@@ -18,9 +18,18 @@ pub struct Args {
     /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Token that `whoami` accepts (and that later write routes will require).
+    /// Token that `whoami` accepts and that writes and private reads require.
     #[arg(long, env = "HFKIT_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Accept uploads (create repositories, commits, LFS, branches, tags); needs --token.
+    #[arg(long, requires = "token")]
+    pub allow_writes: bool,
+    /// Files of at least this many bytes are LFS files.
+    #[arg(long, default_value_t = hfkit::mirror::DEFAULT_LFS_THRESHOLD)]
+    pub lfs_threshold: u64,
+    /// Part size of multipart LFS uploads.
+    #[arg(long, default_value_t = hfkit::mirror::DEFAULT_MULTIPART_CHUNK_SIZE)]
+    pub multipart_chunk_size: u64,
 }
 
 /// Runs the mirror until Ctrl-C.
@@ -36,7 +45,10 @@ pub fn run(a: Args) -> Result<()> {
         .build()
         .map_err(|e| Error::io("starting the runtime", e))?;
     rt.block_on(async move {
-        let mut mirror = Mirror::new(a.root.clone());
+        let mut mirror = Mirror::new(a.root.clone())
+            .allow_writes(a.allow_writes)
+            .lfs_threshold(a.lfs_threshold)
+            .multipart_chunk_size(a.multipart_chunk_size);
         if let Some(t) = a.token {
             mirror = mirror.token(t);
         }
