@@ -20,7 +20,7 @@ use futures::Stream;
 use crate::error::{Error, Result};
 use crate::http::ErrorScope;
 use crate::hub::HubClient;
-use crate::hub::info::walk;
+use crate::hub::paginate::walk;
 use crate::hub::types::RepoInfo;
 use crate::repo::RepoType;
 

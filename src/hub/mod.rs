@@ -20,6 +20,7 @@ mod lfs;
 pub mod listing;
 pub mod local_dir;
 mod lock;
+pub mod paginate;
 pub mod patterns;
 pub mod progress;
 mod ranged;

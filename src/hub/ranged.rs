@@ -16,7 +16,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 
 use super::progress::ProgressHandle;
-use super::transfer::{Expected, Hasher, verify};
+use super::transfer::{Expected, Hasher, content_range_start, verify};
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, Redirects, body_error, response::redact_url};
 
@@ -198,13 +198,6 @@ async fn fetch_part(
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     Ok(())
-}
-
-fn content_range_start(resp: &reqwest::Response) -> Option<u64> {
-    let v = resp.headers().get("content-range")?.to_str().ok()?;
-    let rest = v.trim().strip_prefix("bytes")?.trim();
-    let (range, _) = rest.split_once('/')?;
-    range.split_once('-')?.0.trim().parse().ok()
 }
 
 /// Writes chunks at their offsets; feeds the hasher the complete prefix as it grows. Returns the

@@ -518,7 +518,8 @@ async fn restart(
     transfer(http, url, shown_url, temp, exp, label, progress, 0).await
 }
 
-fn content_range_start(resp: &reqwest::Response) -> Option<u64> {
+/// The first byte of a `Content-Range: bytes A-B/N` answer.
+pub(super) fn content_range_start(resp: &reqwest::Response) -> Option<u64> {
     let v = resp.headers().get("content-range")?.to_str().ok()?;
     let rest = v.trim().strip_prefix("bytes")?.trim();
     let (range, _) = rest.split_once('/')?;

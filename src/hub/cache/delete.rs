@@ -5,7 +5,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::scan::{CacheInfo, format_size, is_shared_store, shared_blob_target};
+use super::scan::{CacheInfo, is_shared_store, shared_blob_target};
+use super::table::format_size;
 
 /// What deleting some revisions removes; nothing happens until [`DeleteStrategy::execute`], so
 /// the plan doubles as a dry run.
