@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use hfkit::hub::download::DownloadOptions;
@@ -13,59 +13,9 @@ use hfkit::hub::snapshot::SnapshotOptions;
 use hfkit::{Error, HubClient};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use support::hub::{CDN, HUB, Match, Recorded, TestHub, pattern_bytes, write_fixture};
-
-const TOKEN: &str = "hf_test_token";
-
-struct Env {
-    root: tempfile::TempDir,
-    cache: tempfile::TempDir,
-    hub: TestHub,
-}
-
-impl Env {
-    async fn new() -> Env {
-        let root = tempfile::tempdir().unwrap();
-        write_fixture(root.path());
-        let hub = TestHub::start(root.path()).await;
-        Env {
-            root,
-            cache: tempfile::tempdir().unwrap(),
-            hub,
-        }
-    }
-
-    fn cache_dir(&self) -> PathBuf {
-        self.cache.path().join("hub")
-    }
-
-    fn client(&self) -> HubClient {
-        self.client_with(false)
-    }
-
-    fn client_with(&self, offline: bool) -> HubClient {
-        HubClient::builder()
-            .endpoint(self.hub.url())
-            .cache_dir(self.cache_dir())
-            .token(TOKEN)
-            .offline(offline)
-            .settings(|s| s.retry_base_delay(Duration::from_millis(50)))
-            .build()
-            .unwrap()
-    }
-
-    fn repo_dir(&self) -> PathBuf {
-        self.cache_dir().join("models--org--name")
-    }
-
-    fn file(&self, path: &str) -> Vec<u8> {
-        std::fs::read(self.root.path().join("models/org/name").join(path)).unwrap()
-    }
-
-    fn commit(&self) -> String {
-        std::fs::read_to_string(self.repo_dir().join("refs/main")).unwrap()
-    }
-}
+use support::hub::{
+    CDN, HUB, HubEnv as Env, Match, Recorded, TEST_TOKEN as TOKEN, TestHub, pattern_bytes,
+};
 
 fn git_sha1(data: &[u8]) -> String {
     let mut h = Sha1::new();

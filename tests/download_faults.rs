@@ -5,69 +5,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hfkit::{Error, HubClient};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use support::hub::{CDN, Match, TestHub, write_fixture};
-
-struct Env {
-    root: tempfile::TempDir,
-    cache: tempfile::TempDir,
-    hub: TestHub,
-}
-
-impl Env {
-    async fn new() -> Env {
-        let root = tempfile::tempdir().unwrap();
-        write_fixture(root.path());
-        let hub = TestHub::start(root.path()).await;
-        Env {
-            root,
-            cache: tempfile::tempdir().unwrap(),
-            hub,
-        }
-    }
-
-    fn fast_client(&self) -> HubClient {
-        HubClient::builder()
-            .endpoint(self.hub.url())
-            .cache_dir(self.cache.path())
-            .token("hf_test_token")
-            .settings(|s| s.retry_base_delay(Duration::from_millis(50)))
-            .build()
-            .unwrap()
-    }
-
-    fn repo_dir(&self) -> PathBuf {
-        self.cache.path().join("models--org--name")
-    }
-
-    fn file(&self, path: &str) -> Vec<u8> {
-        std::fs::read(self.root.path().join("models/org/name").join(path)).unwrap()
-    }
-
-    /// Names in `blobs/` (empty when the folder does not exist).
-    fn blob_names(&self) -> Vec<String> {
-        match std::fs::read_dir(self.repo_dir().join("blobs")) {
-            Ok(rd) => rd
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    fn no_pointer(&self, path: &str) -> bool {
-        match std::fs::read_dir(self.repo_dir().join("snapshots")) {
-            Ok(rd) => rd
-                .map(|e| e.unwrap().path().join(path))
-                .all(|p| std::fs::symlink_metadata(p).is_err()),
-            Err(_) => true,
-        }
-    }
-}
+use support::hub::{CDN, HubEnv as Env, Match};
 
 fn sha256(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
@@ -97,7 +41,7 @@ async fn a_429_with_retry_after_is_waited_for_then_succeeds() {
     // The default retry policy.
     let client = HubClient::builder()
         .endpoint(env.hub.url())
-        .cache_dir(env.cache.path())
+        .cache_dir(env.cache_dir())
         .token("hf_test_token")
         .build()
         .unwrap();
@@ -127,7 +71,7 @@ async fn a_persistent_500_fails_after_a_bounded_number_of_attempts() {
         .status(Match::hub().get().path("/resolve/"), usize::MAX, 500, None);
     let client = HubClient::builder()
         .endpoint(env.hub.url())
-        .cache_dir(env.cache.path())
+        .cache_dir(env.cache_dir())
         .token("hf_test_token")
         .settings(|s| s.max_retries(2).retry_base_delay(Duration::from_millis(20)))
         .build()
@@ -162,7 +106,7 @@ async fn a_dropped_body_is_resumed_with_range() {
     const K: usize = 100_000;
     env.hub.faults().drop_after(Match::cdn().get(), K);
     let path = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("weights.bin")
         .await
@@ -196,7 +140,7 @@ async fn a_server_ignoring_range_after_a_drop_restarts_cleanly() {
         .faults()
         .ignore_range(Match::cdn().get().with_range(), 1);
     let path = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("weights.bin")
         .await
@@ -220,7 +164,7 @@ async fn a_size_smaller_than_the_body_is_size_mismatch_and_leaves_nothing() {
         .faults()
         .wrong_size(Match::hub().head().path("weights.bin"), 1000);
     let err = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("weights.bin")
         .await
@@ -242,7 +186,7 @@ async fn a_size_larger_than_the_body_is_size_mismatch_and_leaves_nothing() {
         .wrong_size(Match::hub().head().path("weights.bin"), 300_001);
     let res = tokio::time::timeout(
         Duration::from_secs(30),
-        env.fast_client().model("org/name").download("weights.bin"),
+        env.client().model("org/name").download("weights.bin"),
     )
     .await
     .expect("the download must end, not loop");
@@ -265,7 +209,7 @@ async fn corrupted_lfs_bytes_are_checksum_mismatch_and_leave_nothing() {
     let env = Env::new().await;
     env.hub.faults().corrupt(Match::cdn().get());
     let err = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("weights.bin")
         .await
@@ -290,7 +234,7 @@ async fn corrupted_regular_bytes_are_checksum_mismatch_and_leave_nothing() {
         .faults()
         .corrupt(Match::hub().get().path("config.json"));
     let err = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("config.json")
         .await
@@ -309,14 +253,14 @@ async fn corrupted_regular_bytes_are_checksum_mismatch_and_leave_nothing() {
 async fn an_unreachable_hub_still_yields_cached_files() {
     let env = Env::new().await;
     let path = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("config.json")
         .await
         .unwrap();
     let down = HubClient::builder()
         .endpoint(closed_port_url())
-        .cache_dir(env.cache.path())
+        .cache_dir(env.cache_dir())
         .token("hf_test_token")
         .settings(|s| s.retry_base_delay(Duration::from_millis(20)).max_retries(1))
         .build()
@@ -334,7 +278,7 @@ async fn an_unreachable_hub_still_yields_cached_files() {
 async fn a_head_timeout_still_yields_cached_files() {
     let env = Env::new().await;
     let path = env
-        .fast_client()
+        .client()
         .model("org/name")
         .download("config.json")
         .await
@@ -344,7 +288,7 @@ async fn a_head_timeout_still_yields_cached_files() {
         .delay(Match::hub().head(), Duration::from_secs(5));
     let slow = HubClient::builder()
         .endpoint(env.hub.url())
-        .cache_dir(env.cache.path())
+        .cache_dir(env.cache_dir())
         .token("hf_test_token")
         .settings(|s| s.etag_timeout(Duration::from_millis(300)))
         .build()

@@ -604,3 +604,88 @@ pub fn write_fixture(root: &Path) {
     std::fs::write(repo.join("onnx/model.onnx"), pattern_bytes(150_000, 7)).unwrap();
     std::fs::write(repo.join("weights.bin"), pattern_bytes(300_000, 42)).unwrap();
 }
+
+/// The token the fixture environments use.
+pub const TEST_TOKEN: &str = "hf_test_token";
+
+/// A test Hub over the standard fixture (`write_fixture`) and an empty cache, as most download
+/// tests need it.
+pub struct HubEnv {
+    /// The served folder.
+    pub root: tempfile::TempDir,
+    /// Holds the cache (`cache_dir()`).
+    pub cache: tempfile::TempDir,
+    /// The Hub and its CDN.
+    pub hub: TestHub,
+}
+
+impl HubEnv {
+    /// Writes the fixture and starts the Hub.
+    pub async fn new() -> HubEnv {
+        let root = tempfile::tempdir().unwrap();
+        write_fixture(root.path());
+        let hub = TestHub::start(root.path()).await;
+        HubEnv {
+            root,
+            cache: tempfile::tempdir().unwrap(),
+            hub,
+        }
+    }
+
+    /// The hub cache directory.
+    pub fn cache_dir(&self) -> std::path::PathBuf {
+        self.cache.path().join("hub")
+    }
+
+    /// A client with the test token and 50 ms retry delays.
+    pub fn client(&self) -> hfkit::HubClient {
+        self.client_with(false)
+    }
+
+    /// [`client`](Self::client), online or offline.
+    pub fn client_with(&self, offline: bool) -> hfkit::HubClient {
+        hfkit::HubClient::builder()
+            .endpoint(self.hub.url())
+            .cache_dir(self.cache_dir())
+            .token(TEST_TOKEN)
+            .offline(offline)
+            .settings(|s| s.retry_base_delay(Duration::from_millis(50)))
+            .build()
+            .unwrap()
+    }
+
+    /// The cache folder of the fixture repository.
+    pub fn repo_dir(&self) -> std::path::PathBuf {
+        self.cache_dir().join("models--org--name")
+    }
+
+    /// The bytes of a fixture file.
+    pub fn file(&self, path: &str) -> Vec<u8> {
+        std::fs::read(self.root.path().join("models/org/name").join(path)).unwrap()
+    }
+
+    /// The commit `refs/main` names.
+    pub fn commit(&self) -> String {
+        std::fs::read_to_string(self.repo_dir().join("refs/main")).unwrap()
+    }
+
+    /// Names in `blobs/` (empty when the folder does not exist).
+    pub fn blob_names(&self) -> Vec<String> {
+        match std::fs::read_dir(self.repo_dir().join("blobs")) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Whether no snapshot holds a pointer for `path`.
+    pub fn no_pointer(&self, path: &str) -> bool {
+        match std::fs::read_dir(self.repo_dir().join("snapshots")) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().path().join(path))
+                .all(|p| std::fs::symlink_metadata(p).is_err()),
+            Err(_) => true,
+        }
+    }
+}
