@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub multipart_chunk_size: u64,
     /// LFS uploads announced by the batch endpoint and not finished yet.
     pub uploads: Uploads,
+    /// Base URL of a static file server over the root that LFS downloads are redirected to.
+    pub cdn: Option<String>,
 }
 
 impl Shared {

@@ -5,7 +5,7 @@ use std::io::SeekFrom;
 
 use axum::body::Body;
 use axum::http::header::{
-    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue, RANGE,
+    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue, LOCATION, RANGE,
 };
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
@@ -16,7 +16,7 @@ use super::respond::{ApiError, header_text};
 use super::revision::FileEntry;
 use super::routes::RepoRef;
 use crate::error::Error;
-use crate::repo::validate_repo_path;
+use crate::repo::{RepoId, encode_segment, validate_repo_path};
 
 /// Bytes read from disk per chunk of a streamed body. Large chunks keep the per-chunk costs
 /// (a channel hand-off, a wake-up, a socket write) small next to the copying itself.
@@ -55,6 +55,15 @@ pub(crate) async fn resolve(
         let entry = revision
             .file(path)
             .ok_or_else(|| ApiError::entry_not_found(commit))?;
+        if let Some(location) = cdn_location(shared, repo, entry).await? {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::FOUND;
+            let h = resp.headers_mut();
+            file_headers(h, entry, commit);
+            h.insert(LOCATION, header_text(&location));
+            h.insert(CONTENT_LENGTH, HeaderValue::from(0));
+            return Ok(resp);
+        }
         let wanted = parse_range(headers.get(RANGE).and_then(|v| v.to_str().ok()), entry.size);
         let (start, end) = match wanted {
             Wanted::All => (0, entry.size),
@@ -87,6 +96,42 @@ pub(crate) async fn resolve(
     Err(ApiError::internal(&Error::Stream(format!(
         "{path} kept changing on disk while it was being served"
     ))))
+}
+
+/// Where an LFS file is redirected to when the mirror has a CDN and the repository is public.
+async fn cdn_location(
+    shared: &Shared,
+    repo: &RepoRef,
+    entry: &FileEntry,
+) -> Result<Option<String>, ApiError> {
+    let (Some(cdn), Some(_)) = (&shared.cdn, &entry.lfs) else {
+        return Ok(None);
+    };
+    let Ok(rel) = entry.source.strip_prefix(shared.store.root()) else {
+        return Ok(None);
+    };
+    let private = match RepoId::new(repo.id.as_str()) {
+        Ok(id) => shared
+            .history
+            .meta(repo.repo_type, &id)
+            .await?
+            .is_some_and(|m| m.private),
+        Err(_) => true,
+    };
+    if private {
+        return Ok(None);
+    }
+    let mut segments = Vec::new();
+    for part in rel.components() {
+        let std::path::Component::Normal(name) = part else {
+            return Ok(None);
+        };
+        let Some(name) = name.to_str() else {
+            return Ok(None);
+        };
+        segments.push(encode_segment(name));
+    }
+    Ok(Some(format!("{cdn}/{}", segments.join("/"))))
 }
 
 /// Streams `len` bytes of `file` from `start`. One blocking thread per response reads large

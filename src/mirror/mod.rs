@@ -98,6 +98,7 @@ pub struct Mirror {
     token: Option<String>,
     allow_writes: bool,
     multipart_chunk_size: u64,
+    cdn: Option<String>,
 }
 
 impl fmt::Debug for Mirror {
@@ -109,6 +110,7 @@ impl fmt::Debug for Mirror {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("allow_writes", &self.allow_writes)
             .field("multipart_chunk_size", &self.multipart_chunk_size)
+            .field("cdn", &self.cdn)
             .finish()
     }
 }
@@ -123,6 +125,7 @@ impl Mirror {
             token: None,
             allow_writes: false,
             multipart_chunk_size: DEFAULT_MULTIPART_CHUNK_SIZE,
+            cdn: None,
         }
     }
 
@@ -142,6 +145,30 @@ impl Mirror {
     /// ```
     pub fn allow_writes(mut self, yes: bool) -> Self {
         self.allow_writes = yes;
+        self
+    }
+
+    /// Redirects downloads of LFS files to a static file server that serves the mirror root at
+    /// `base_url`, as the Hub redirects them to its CDN: `GET`/`HEAD` of such a file answer `302`
+    /// with `Location: {base_url}/{path of the file under the root}` and the `X-Linked-*`
+    /// metadata headers, and clients fetch the bytes from there (without their token). A server
+    /// built for static files (nginx with `sendfile`, say) then carries the heavy traffic.
+    /// Files of private repositories are never redirected; serve only content that the static
+    /// server's audience may read.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> hfkit::Result<()> {
+    /// use hfkit::mirror::Mirror;
+    /// // nginx serves /srv/hub as http://127.0.0.1:8081/
+    /// let running = Mirror::new("/srv/hub")
+    ///     .cdn("http://127.0.0.1:8081")
+    ///     .serve("127.0.0.1:0".parse().unwrap())
+    ///     .await?;
+    /// # let _ = running; Ok(()) }
+    /// ```
+    pub fn cdn(mut self, base_url: impl Into<String>) -> Self {
+        let url: String = base_url.into();
+        self.cdn = Some(url.trim_end_matches('/').to_string());
         self
     }
 
@@ -187,6 +214,7 @@ impl Mirror {
             lfs_threshold: self.lfs_threshold,
             multipart_chunk_size: self.multipart_chunk_size,
             uploads: Default::default(),
+            cdn: self.cdn.clone(),
         })
     }
 

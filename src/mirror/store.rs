@@ -66,6 +66,11 @@ pub(crate) struct Store {
 }
 
 impl Store {
+    /// The mirror root as configured.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     /// A store over `root`; files of at least `lfs_threshold` bytes are LFS files.
     pub fn new(root: PathBuf, lfs_threshold: u64) -> Self {
         Store {

@@ -30,6 +30,10 @@ pub struct Args {
     /// Part size of multipart LFS uploads.
     #[arg(long, default_value_t = hfkit::mirror::DEFAULT_MULTIPART_CHUNK_SIZE)]
     pub multipart_chunk_size: u64,
+    /// Redirect downloads of LFS files of public repositories to a static file server (nginx, a
+    /// CDN) that serves --root at this URL, as the Hub redirects them to its CDN.
+    #[arg(long, value_name = "URL")]
+    pub cdn_url: Option<String>,
 }
 
 /// Runs the mirror until Ctrl-C.
@@ -51,6 +55,14 @@ pub fn run(a: Args) -> Result<()> {
             .multipart_chunk_size(a.multipart_chunk_size);
         if let Some(t) = a.token {
             mirror = mirror.token(t);
+        }
+        if let Some(url) = a.cdn_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(Error::InvalidInput(format!(
+                    "--cdn-url {url} is not an http(s) URL"
+                )));
+            }
+            mirror = mirror.cdn(url);
         }
         let running = mirror.serve(SocketAddr::new(a.host, a.port)).await?;
         // The URL goes to stdout so scripts can read it; everything else to stderr.
