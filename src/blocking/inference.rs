@@ -88,6 +88,11 @@ impl Call<Post> {
 }
 
 impl Call<TextGeneration> {
+    /// Sends the top-level `stream` key with this value (Python's `stream=False`).
+    pub fn stream_flag(self, value: bool) -> Self {
+        self.map(|b| b.stream_flag(value))
+    }
+
     /// Sends the request with `stream: true` and returns the tokens as a lazy iterator (one
     /// chunk per `next`); request errors come back here, errors inside the stream as items.
     /// Dropping the iterator cancels the request.
