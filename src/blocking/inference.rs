@@ -347,6 +347,14 @@ impl InferenceClient {
         self.call(self.inner.text_to_video(prompt))
     }
 
+    /// Animates an image into a video.
+    pub fn image_to_video(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageToVideo> {
+        self.call(self.inner.image_to_video(image))
+    }
+
     /// Classifies the rows of a table.
     pub fn tabular_classification(&self, table: Table) -> Call<TabularClassification> {
         self.call(self.inner.tabular_classification(table))

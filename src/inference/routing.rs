@@ -57,6 +57,20 @@ fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The host of an `http(s)://` URL, lower-cased, without user info or port (no full parse:
+/// this runs on every request of a URL model).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split_once(']').map_or(v6, |(h, _)| h)
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.to_ascii_lowercase()
+}
+
 /// The chat URL of a base URL (inference.md §1.6).
 pub(crate) fn chat_url(base: &str) -> Result<String> {
     let mut u = url::Url::parse(base)
@@ -110,13 +124,7 @@ pub(crate) async fn resolve(
             .unwrap_or("dummy")
             .to_owned();
         let explicit = inner.http.settings().token.clone();
-        let host_is_endpoint = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| h.ends_with(".endpoints.huggingface.cloud"))
-            })
-            .unwrap_or(false);
+        let host_is_endpoint = host_of(&url).ends_with(".endpoints.huggingface.cloud");
         let (token, trust_origin) = match explicit {
             Some(t) => (TokenMode::Explicit(t), true),
             None if host_is_endpoint => (TokenMode::Auto, true),
@@ -455,6 +463,21 @@ mod tests {
         ] {
             assert_eq!(chat_url(base).unwrap(), want, "{base}");
         }
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            host_of("https://x.us-east-1.aws.endpoints.huggingface.cloud/a?b"),
+            "x.us-east-1.aws.endpoints.huggingface.cloud"
+        );
+        assert_eq!(host_of("http://u:p@Host.Example:8080/x"), "host.example");
+        assert_eq!(host_of("http://127.0.0.1:9"), "127.0.0.1");
+        assert_eq!(
+            host_of("http://evil.com#.endpoints.huggingface.cloud"),
+            "evil.com"
+        );
+        assert_eq!(host_of("http://[::1]:80/"), "::1");
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub fn answer(rec: &Recorded) -> (u16, &'static str, Vec<u8>) {
             return (200, "text/event-stream", sse.into_bytes());
         }
         return json_answer(
-            json!({"id":"1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}),
+            json!({"id":"1","object":"chat.completion","created":1,"model":"m","system_fingerprint":"3.0.0-native","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}),
         );
     }
     let task = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or_default();
