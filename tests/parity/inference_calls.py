@@ -127,6 +127,8 @@ CASES = {
     "chat_h_response_format": lambda c: H().chat_completion(MSG, model=m(c, "conversational"), response_format=RF),
     "chat_h_params": lambda c: H().chat_completion(MSG, model=m(c, "conversational"), max_tokens=5, temperature=0.5, seed=1, stop=["x"], tools=TOOLS, tool_choice="auto"),
     "chat_h_client_model": lambda c: H(model=m(c, "conversational")).chat_completion(MSG, max_tokens=5),
+    # The Hub task check refuses a model whose pipeline tag is another task (no inference POST).
+    "task_check_mismatch": lambda c: H().fill_mask("The [MASK].", model=m(c, "text-classification")),
     # Client-level extras: bill-to and a user header.
     "bill_to_and_headers": lambda c: H(bill_to="my-org", headers={"X-Custom": "1"}).fill_mask("The [MASK].", model=m(c, "fill-mask")),
     # Mode A: chat through the auto-router.
