@@ -88,6 +88,11 @@ impl Call<Post> {
 }
 
 impl Call<TextGeneration> {
+    /// Sends the top-level `stream` key with this value (Python's `stream=False`).
+    pub fn stream_flag(self, value: bool) -> Self {
+        self.map(|b| b.stream_flag(value))
+    }
+
     /// Sends the request with `stream: true` and returns the tokens as a lazy iterator (one
     /// chunk per `next`); request errors come back here, errors inside the stream as items.
     /// Dropping the iterator cancels the request.
@@ -340,6 +345,14 @@ impl InferenceClient {
     /// Generates a video from a prompt.
     pub fn text_to_video(&self, prompt: impl Into<String>) -> Call<TextToVideo> {
         self.call(self.inner.text_to_video(prompt))
+    }
+
+    /// Animates an image into a video.
+    pub fn image_to_video(
+        &self,
+        image: impl Into<crate::inference::BinaryInput>,
+    ) -> Call<ImageToVideo> {
+        self.call(self.inner.image_to_video(image))
     }
 
     /// Classifies the rows of a table.

@@ -29,7 +29,7 @@ mod task;
 pub mod tasks;
 pub mod types;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -67,6 +67,9 @@ pub(crate) struct Inner {
     pub(crate) retry_base_delay: Duration,
     pub(crate) use_recommended_model: bool,
     pub(crate) sniff_mime: bool,
+    pub(crate) check_task: bool,
+    /// (model, task) pairs whose Hub pipeline tag was checked (inference.md §1.3).
+    pub(crate) checked: Mutex<HashSet<(String, Task)>>,
     /// Provider mappings per model id.
     pub(crate) mappings: Mutex<HashMap<String, Vec<ProviderMapping>>>,
     /// Recommended model per task (`/api/tasks`), once fetched.
@@ -99,6 +102,8 @@ impl InferenceClient {
                 retry_base_delay: i.retry_base_delay,
                 use_recommended_model: i.use_recommended_model,
                 sniff_mime: i.sniff_mime,
+                check_task: i.check_task,
+                checked: Mutex::new(i.checked.lock().map(|g| g.clone()).unwrap_or_default()),
                 mappings: Mutex::new(copy(&i.mappings)),
                 recommended: Mutex::new(
                     i.recommended.lock().map(|g| g.clone()).unwrap_or_default(),
@@ -192,6 +197,7 @@ pub struct InferenceClientBuilder {
     retry_base_delay: Option<Duration>,
     use_recommended_model: bool,
     sniff_mime: bool,
+    check_task: bool,
 }
 
 impl std::fmt::Debug for InferenceClientBuilder {
@@ -320,6 +326,14 @@ impl InferenceClientBuilder {
         self
     }
 
+    /// Before the first hf-inference request of each (model, task), check like Python that the
+    /// model's Hub pipeline tag serves the task (`GET {hub}/api/models/{id}`, cached per
+    /// client); a mismatch is [`Error::InvalidInput`] before any inference request. Default off.
+    pub fn check_task(mut self, yes: bool) -> Self {
+        self.check_task = yes;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<InferenceClient> {
         if self.model.is_some() && self.base_url.is_some() {
@@ -377,6 +391,8 @@ impl InferenceClientBuilder {
                 retry_base_delay,
                 use_recommended_model: self.use_recommended_model,
                 sniff_mime: self.sniff_mime,
+                check_task: self.check_task,
+                checked: Mutex::new(HashSet::new()),
                 mappings: Mutex::new(HashMap::new()),
                 recommended: Mutex::new(None),
                 rejected_params: Mutex::new(HashMap::new()),

@@ -224,10 +224,10 @@ fn timeout_error(url: &str, started: Instant) -> Error {
 }
 
 /// Reads a response: 2xx → the body; otherwise a typed error.
-async fn read(resp: reqwest::Response) -> Result<RawResponse> {
+async fn read(mut resp: reqwest::Response) -> Result<RawResponse> {
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let url = redact_url(resp.url().as_str());
+    let headers = std::mem::take(resp.headers_mut());
+    let url = redact(resp.url());
     if status >= 400 {
         let body = read_bounded(resp).await;
         return Err(error_for(status, &headers, &body, &url));
@@ -242,6 +242,16 @@ async fn read(resp: reqwest::Response) -> Result<RawResponse> {
         body,
         url,
     })
+}
+
+/// [`redact_url`], skipped for a URL without user info or query (nothing to hide; no re-parse
+/// on every answer).
+fn redact(u: &url::Url) -> String {
+    if u.query().is_none() && u.username().is_empty() && u.password().is_none() {
+        u.as_str().to_owned()
+    } else {
+        redact_url(u.as_str())
+    }
 }
 
 async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {

@@ -57,6 +57,20 @@ fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The host of an `http(s)://` URL, lower-cased, without user info or port (no full parse:
+/// this runs on every request of a URL model).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split_once(']').map_or(v6, |(h, _)| h)
+    } else {
+        host.split(':').next().unwrap_or_default()
+    };
+    host.to_ascii_lowercase()
+}
+
 /// The chat URL of a base URL (inference.md §1.6).
 pub(crate) fn chat_url(base: &str) -> Result<String> {
     let mut u = url::Url::parse(base)
@@ -110,13 +124,7 @@ pub(crate) async fn resolve(
             .unwrap_or("dummy")
             .to_owned();
         let explicit = inner.http.settings().token.clone();
-        let host_is_endpoint = url::Url::parse(&url)
-            .ok()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| h.ends_with(".endpoints.huggingface.cloud"))
-            })
-            .unwrap_or(false);
+        let host_is_endpoint = host_of(&url).ends_with(".endpoints.huggingface.cloud");
         let (token, trust_origin) = match explicit {
             Some(t) => (TokenMode::Explicit(t), true),
             None if host_is_endpoint => (TokenMode::Auto, true),
@@ -204,6 +212,9 @@ pub(crate) async fn resolve(
     };
     provider.check(task)?;
     if provider == Provider::HfInference {
+        if inner.check_task {
+            check_supported_task(client, &model, task).await?;
+        }
         return Ok(Target {
             mode: Mode::HfInference,
             url: hf_path(
@@ -313,6 +324,76 @@ async fn mapping(client: &InferenceClient, model: &str) -> Result<Vec<ProviderMa
     Ok(map)
 }
 
+/// Whether a model whose Hub `pipeline_tag` is `tag` (with `tags`) serves `task` on
+/// hf-inference, by Python's rule (inference.md §1.3).
+fn task_supported(tag: Option<&str>, tags: &[String], task: Task) -> bool {
+    if matches!(task, Task::TextGeneration | Task::ChatCompletion) && tag == Some("text-generation")
+    {
+        return true;
+    }
+    match tag {
+        Some("text2text-generation") => return task == Task::TextGeneration,
+        Some("image-text-to-text") => return task == Task::ChatCompletion,
+        _ => {}
+    }
+    if matches!(task, Task::FeatureExtraction | Task::SentenceSimilarity)
+        && matches!(tag, Some("feature-extraction" | "sentence-similarity"))
+        && tags.iter().any(|t| t == task.as_str())
+    {
+        return true;
+    }
+    tag == Some(task.mapping_name())
+}
+
+/// Checks once per client and (model, task) that the model's Hub pipeline tag serves `task`
+/// (`GET {hub}/api/models/{id}`, inference.md §1.3), before the first inference request.
+async fn check_supported_task(client: &InferenceClient, model: &str, task: Task) -> Result<()> {
+    let inner = &client.inner;
+    let key = (model.to_owned(), task);
+    if inner.checked.lock().is_ok_and(|c| c.contains(&key)) {
+        return Ok(());
+    }
+    let url = format!("{}/api/models/{model}", inner.hub_url);
+    // As Python: the implicit (environment or stored) token only, never the client's own.
+    let settings = inner.http.settings();
+    let implicit = if settings.disable_implicit_token {
+        None
+    } else {
+        settings.stored_or_env_token()
+    };
+    let info: serde_json::Value = inner
+        .http
+        .get(&url)?
+        .token(implicit.map_or(TokenMode::Never, TokenMode::Explicit))
+        .redirects(crate::http::Redirects::Trusted)
+        .scope(crate::http::ErrorScope {
+            repo: Some(format!("model/{model}")),
+            ..Default::default()
+        })
+        .send_json()
+        .await?;
+    let tag = info.get("pipeline_tag").and_then(|t| t.as_str());
+    let tags: Vec<String> = info
+        .get("tags")
+        .and_then(|t| t.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !task_supported(tag, &tags, task) {
+        return Err(Error::InvalidInput(format!(
+            "{model} does not serve the task {task} on hf-inference: its pipeline tag is {}",
+            tag.map_or_else(|| "not set".to_owned(), |t| format!("{t:?}"))
+        )));
+    }
+    if let Ok(mut c) = inner.checked.lock() {
+        c.insert(key);
+    }
+    Ok(())
+}
+
 /// The Hub's recommended model of a task (`GET {hub}/api/tasks`, `widgetModels[0]`), when the
 /// client allows it.
 async fn recommended_model(client: &InferenceClient, task: Task) -> Result<String> {
@@ -382,6 +463,69 @@ mod tests {
         ] {
             assert_eq!(chat_url(base).unwrap(), want, "{base}");
         }
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            host_of("https://x.us-east-1.aws.endpoints.huggingface.cloud/a?b"),
+            "x.us-east-1.aws.endpoints.huggingface.cloud"
+        );
+        assert_eq!(host_of("http://u:p@Host.Example:8080/x"), "host.example");
+        assert_eq!(host_of("http://127.0.0.1:9"), "127.0.0.1");
+        assert_eq!(
+            host_of("http://evil.com#.endpoints.huggingface.cloud"),
+            "evil.com"
+        );
+        assert_eq!(host_of("http://[::1]:80/"), "::1");
+    }
+
+    #[test]
+    fn supported_tasks() {
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(task_supported(Some("fill-mask"), &[], Task::FillMask));
+        assert!(!task_supported(
+            Some("fill-mask"),
+            &[],
+            Task::TextClassification
+        ));
+        assert!(!task_supported(None, &[], Task::FillMask));
+        assert!(task_supported(
+            Some("text-generation"),
+            &[],
+            Task::ChatCompletion
+        ));
+        assert!(task_supported(
+            Some("image-text-to-text"),
+            &[],
+            Task::ChatCompletion
+        ));
+        assert!(!task_supported(
+            Some("image-text-to-text"),
+            &[],
+            Task::ImageToText
+        ));
+        assert!(task_supported(
+            Some("text2text-generation"),
+            &[],
+            Task::TextGeneration
+        ));
+        assert!(!task_supported(
+            Some("text2text-generation"),
+            &[],
+            Task::Summarization
+        ));
+        let both = tags(&["feature-extraction", "sentence-similarity"]);
+        assert!(task_supported(
+            Some("sentence-similarity"),
+            &both,
+            Task::FeatureExtraction
+        ));
+        assert!(!task_supported(
+            Some("sentence-similarity"),
+            &[],
+            Task::FeatureExtraction
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cassette;
 pub mod hub;
 pub mod llama;
 pub mod python;
+pub mod recorder;
 pub mod tgi;
 pub mod throttle;
 pub mod writable;

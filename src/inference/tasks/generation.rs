@@ -95,6 +95,14 @@ fn strip(body: &mut serde_json::Value, names: &[String]) {
 }
 
 impl TextGeneration {
+    /// Sends the top-level `stream` key with this value, as Python's `stream=False` does
+    /// (unset, the key is omitted). Awaiting the call accepts only `false`; call
+    /// [`.stream()`](Self::stream) to stream.
+    pub fn stream_flag(mut self, value: bool) -> Self {
+        self.params.stream = Some(value);
+        self
+    }
+
     /// Resolves the target and builds the body (the §5.5 memory applied).
     async fn prepare(&self, stream: bool) -> Result<(Target, serde_json::Value)> {
         let mut parameters = self.params.parameters.clone();

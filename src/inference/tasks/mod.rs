@@ -169,8 +169,16 @@ pub(crate) async fn run_json<T: serde::Serialize>(
     body: &T,
 ) -> Result<RawResponse> {
     let target = routing::resolve(client, task, model).await?;
-    let value = serde_json::to_value(body).map_err(|e| Error::json("inference request body", e))?;
-    let payload = Payload::json(&drop_nulls(value))?;
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::json("inference request body", e))?;
+    // Typed options skip unset keys already; only a `null` from a caller's extra value needs
+    // the slower pass that drops them (a text merely containing "null" takes it harmlessly).
+    let payload = if bytes.windows(4).any(|w| w == b"null") {
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::json("inference request body", e))?;
+        Payload::json(&drop_nulls(value))?
+    } else {
+        Payload::Json(bytes.into())
+    };
     request::send(client, Some(task), &target, payload, headers).await
 }
 
@@ -202,7 +210,7 @@ pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
     what: &str,
     v: serde_json::Value,
 ) -> Result<T> {
-    serde_json::from_value(v.clone()).map_err(|_| shape_error(resp, what, &v))
+    T::deserialize(&v).map_err(|_| shape_error(resp, what, &v))
 }
 
 /// Element 0 of a list, or the object itself (summarization, translation, table QA).

@@ -32,7 +32,13 @@ impl TextClassification {
             &body,
         )
         .await?;
-        // `[[{label, score}]]` (pipeline batch of one) or `[{label, score}]`.
+        // `[[{label, score}]]` (pipeline batch of one) or `[{label, score}]`; the usual nested
+        // form is read straight into the typed list.
+        if let Ok(mut nested) = serde_json::from_slice::<Vec<Vec<ClassificationOutput>>>(&resp.body)
+            && !nested.is_empty()
+        {
+            return Ok(nested.swap_remove(0));
+        }
         let v = json_value(&resp)?;
         let list = match v {
             serde_json::Value::Array(mut a)

@@ -181,3 +181,32 @@ pub struct TextToVideoParameters {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// Parameters of `image_to_video`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImageToVideoParameters {
+    /// The prompt guiding the video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// What the video should not show.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negative_prompt: Option<String>,
+    /// Number of frames.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_frames: Option<u32>,
+    /// Denoising steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_inference_steps: Option<u32>,
+    /// How closely the video follows the prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guidance_scale: Option<f64>,
+    /// Random seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The output frame size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_size: Option<TargetSize>,
+    /// Extra keys (Python's extra keyword arguments).
+    #[serde(flatten)]
+    pub extra: Extra,
+}

@@ -131,7 +131,11 @@ fn image_question(a: &Args) -> Result<(BinaryInput, String)> {
 fn answers_with_media(task: Task) -> bool {
     matches!(
         task,
-        Task::TextToImage | Task::ImageToImage | Task::TextToSpeech | Task::TextToVideo
+        Task::TextToImage
+            | Task::ImageToImage
+            | Task::TextToSpeech
+            | Task::TextToVideo
+            | Task::ImageToVideo
     )
 }
 
@@ -387,6 +391,12 @@ pub fn run(a: Args) -> Result<()> {
             }
             Task::TextToVideo => {
                 let out = with_params!(client.text_to_video(text(&a, "the prompt")?), p)
+                    .model(&model)
+                    .send()?;
+                return emit_media(&a, &out, None);
+            }
+            Task::ImageToVideo => {
+                let out = with_params!(client.image_to_video(binary(&a)?), p)
                     .model(&model)
                     .send()?;
                 return emit_media(&a, &out, None);
