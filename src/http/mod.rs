@@ -108,6 +108,8 @@ impl HttpClient {
     pub fn new(settings: Settings) -> Result<Self> {
         let user_agent = build_user_agent(&settings);
         let client = reqwest::Client::builder()
+            // A default header is parsed once here instead of once per request.
+            .user_agent(user_agent.as_str())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.download_timeout)
@@ -258,7 +260,6 @@ impl HttpClient {
                 .inner
                 .client
                 .request(method.clone(), url.clone())
-                .header(header::USER_AGENT, &self.inner.user_agent)
                 .header("x-amzn-trace-id", uuid::Uuid::new_v4().to_string())
                 .headers(req.headers.clone());
             if let Some(t) = &token
