@@ -1,6 +1,7 @@
 //! ModelHubMixin on local folders: round trips (single file and sharded), the exact bytes of
 //! `config.json`, the index and the card metadata, bad input, and blocking twins inside runtimes.
 
+#[allow(dead_code)]
 #[path = "support/toy.rs"]
 mod toy;
 
