@@ -19,6 +19,13 @@ use crate::error::{Error, Result};
 /// `hfkit_version` (defaults to this crate's version).
 pub const DEFAULT_MODEL_CARD_TEMPLATE: &str = include_str!("../../templates/modelcard.md.jinja");
 
+/// hfkit's default dataset card template (`templates/datasetcard.md.jinja`).
+///
+/// Variables it uses besides the metadata: `pretty_name`, `dataset_id`, `dataset_summary`,
+/// `dataset_description`, `structure`, `citation_bibtex`, `hfkit_version`.
+pub const DEFAULT_DATASET_CARD_TEMPLATE: &str =
+    include_str!("../../templates/datasetcard.md.jinja");
+
 /// Options for template rendering.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TemplateOptions {

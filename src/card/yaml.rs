@@ -449,10 +449,47 @@ fn plain_ok(s: &str) -> bool {
     !looks_numeric(s)
 }
 
-/// Anything that a YAML 1.1 or 1.2 reader could take for a number, a timestamp or a sexagesimal
-/// value: only digits, signs, dots, `_`, `:`, `e`/`x`/`o`/`b` and hex letters, with a digit in it,
-/// starting with a digit, a sign or a dot.
+/// Plain scalars that a reader would not take for a string: PyYAML's (YAML 1.1) int, float and
+/// timestamp resolvers, then YAML 1.2 core numbers (quoted too, so the Hub reads a string).
+const NON_STRING_PATTERNS: &[&str] = &[
+    // YAML 1.1 int (binary, octal, decimal, hex, sexagesimal).
+    r"^[-+]?0b[0-1_]+$",
+    r"^[-+]?0[0-7_]+$",
+    r"^[-+]?(?:0|[1-9][0-9_]*)$",
+    r"^[-+]?0x[0-9a-fA-F_]+$",
+    r"^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$",
+    // YAML 1.1 float (a dot is required; an exponent needs a sign).
+    r"^[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?$",
+    r"^\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?$",
+    r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$",
+    r"^[-+]?\.(?:inf|Inf|INF)$",
+    r"^\.(?:nan|NaN|NAN)$",
+    // YAML 1.1 timestamp.
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?$",
+    // YAML 1.2 core int and float.
+    r"^[-+]?[0-9]+$",
+    r"^0o[0-7]+$",
+    r"^0x[0-9a-fA-F]+$",
+    r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$",
+];
+
+static NON_STRING: std::sync::LazyLock<Option<regex::RegexSet>> =
+    std::sync::LazyLock::new(|| regex::RegexSet::new(NON_STRING_PATTERNS).ok());
+
+/// Whether a YAML 1.1 (PyYAML) or YAML 1.2 reader would take the plain scalar `s` for a number
+/// or a timestamp, so it must be quoted. Strings such as `4.0.0` or `1.2.3` stay plain, as PyYAML
+/// writes them.
 fn looks_numeric(s: &str) -> bool {
+    match NON_STRING.as_ref() {
+        Some(set) => set.is_match(s),
+        None => looks_numeric_broadly(s),
+    }
+}
+
+/// A conservative fallback (never used while the patterns compile): anything made of digits,
+/// signs, dots, `_`, `:` and number letters, with a digit in it.
+fn looks_numeric_broadly(s: &str) -> bool {
     let first = s.chars().next().unwrap_or(' ');
     if !(first.is_ascii_digit() || "+-.".contains(first)) {
         return false;
@@ -508,6 +545,17 @@ mod tests {
             ("0.71 ± 0.02", "0.71 ± 0.02"),
             ("https://x.y/z", "https://x.y/z"),
             ("n<1K", "n<1K"),
+            ("4.0.0", "4.0.0"),
+            ("1.2.3", "1.2.3"),
+            ("1.", "'1.'"),
+            ("1_000", "'1_000'"),
+            ("09", "'09'"),
+            ("0o17", "'0o17'"),
+            ("+.inf", "'+.inf'"),
+            ("2024-1-2 3:04:05", "'2024-1-2 3:04:05'"),
+            ("1:2:3", "'1:2:3'"),
+            ("v1.0", "v1.0"),
+            ("1.0.0-rc1", "1.0.0-rc1"),
         ] {
             assert_eq!(string_scalar(s, 0, false), want, "{s:?}");
         }
