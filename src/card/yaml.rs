@@ -416,10 +416,9 @@ fn literal_block(s: &str, ind: usize) -> String {
 }
 
 const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=",
-    "<<", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-    ".NaN", ".NAN",
+    "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on",
+    "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=", "<<", ".inf", ".Inf",
+    ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
 ];
 
 /// Whether a single-line string reads back as the same string, unquoted, for PyYAML (YAML 1.1)
@@ -434,13 +433,23 @@ fn plain_ok(s: &str) -> bool {
     if YAML11_WORDS.contains(&s) {
         return false;
     }
-    // Indicators at the start; `-`, `?`, `:` are fine when followed by a letter or digit.
+    // Indicators at the start; `-`, `?`, `:` only when followed by whitespace or the end (as
+    // PyYAML decides for block context; YAML 1.2 reads `-x` or `:x` as plain text too).
     if "-?:".contains(first) {
         let second = s[first.len_utf8()..].chars().next();
-        if !second.is_some_and(|c| c.is_alphanumeric()) {
+        if second.is_none_or(|c| {
+            matches!(
+                c,
+                ' ' | '\t' | '\r' | '\n' | '\0' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            )
+        }) {
             return false;
         }
     } else if ",[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    // Document markers.
+    if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
