@@ -23,6 +23,7 @@ mod data;
 mod eval;
 mod front_matter;
 mod push;
+mod quoting;
 mod template;
 mod update;
 mod yaml;
