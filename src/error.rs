@@ -349,6 +349,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// `metadata_update` would replace an existing metadata value (or an existing evaluation
+    /// result's value) without `overwrite`.
+    #[error("metadata conflict on `{key}`: {message}; set `overwrite` to replace it")]
+    MetadataConflict {
+        /// The top-level metadata key (`model-index` for an evaluation result).
+        key: String,
+        /// The existing and the new value.
+        message: String,
+    },
 }
 
 impl Error {

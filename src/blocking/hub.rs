@@ -85,6 +85,18 @@ impl HubClient {
         }
     }
 
+    /// Commits `card` as `README.md` of `repo_id`; see [`crate::card::RepoCard::push_to_hub`].
+    pub fn push_card<D: crate::card::CardData + Send + Sync + 'static>(
+        &self,
+        card: &crate::card::RepoCard<D>,
+        repo_id: &str,
+        opts: crate::card::PushOptions,
+    ) -> Result<CommitInfo> {
+        let (c, card, id) = (self.inner.clone(), card.clone(), repo_id.to_owned());
+        self.rt
+            .block_on(async move { card.push_to_hub(&c, &id, opts).await })
+    }
+
     /// See [`crate::HubClient::whoami`].
     pub fn whoami(&self) -> Result<WhoAmI> {
         let c = self.inner.clone();
@@ -243,6 +255,10 @@ impl ApiRepo {
     forward!(
         /// See [`crate::hub::ApiRepo::upload_folder`].
         upload_folder(folder: PathBuf, opts: UploadFolderOptions) -> CommitInfo
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::metadata_update`].
+        metadata_update(patch: serde_json::Map<String, serde_json::Value>, opts: crate::card::MetadataUpdateOptions) -> CommitInfo
     );
     forward!(
         /// See [`crate::hub::ApiRepo::update_repo_settings`].

@@ -22,7 +22,10 @@
 mod data;
 mod eval;
 mod front_matter;
+mod push;
+mod quoting;
 mod template;
+mod update;
 mod yaml;
 
 use std::fmt;
@@ -35,7 +38,9 @@ use serde_json::Value;
 pub use data::{CardData, DatasetCardData, ModelCardData, SpaceCardData};
 pub use eval::{EvalResult, ModelIndexEntry, eval_results_to_model_index, parse_model_index};
 pub use front_matter::LineEnding;
-pub use template::{DEFAULT_MODEL_CARD_TEMPLATE, TemplateOptions};
+pub use push::PushOptions;
+pub use template::{DEFAULT_DATASET_CARD_TEMPLATE, DEFAULT_MODEL_CARD_TEMPLATE, TemplateOptions};
+pub use update::MetadataUpdateOptions;
 pub use yaml::{MAX_DEPTH, MAX_EVENTS, MAX_FRONT_MATTER_BYTES};
 
 use crate::error::{Error, Result};
@@ -252,12 +257,21 @@ impl<D: CardData> RepoCard<D> {
     /// Asks the Hub to validate the card (`POST {endpoint}/api/validate-yaml`). Accepted cards
     /// give the server's warnings; rejected ones an [`Error::Card`] listing its complaints.
     pub async fn validate(&self, hub: &HubClient) -> Result<ValidationReport> {
+        self.validate_as(hub, D::REPO_TYPE).await
+    }
+
+    /// [`validate`](Self::validate) for a repository of type `repo_type`.
+    pub(crate) async fn validate_as(
+        &self,
+        hub: &HubClient,
+        repo_type: crate::repo::RepoType,
+    ) -> Result<ValidationReport> {
         let url = format!(
             "{}/api/validate-yaml",
             hub.settings().endpoint().trim_end_matches('/')
         );
         let body = serde_json::json!({
-            "repoType": D::REPO_TYPE.as_str(),
+            "repoType": repo_type.as_str(),
             "content": self.text(),
         });
         let resp = hub

@@ -19,6 +19,13 @@ use crate::error::{Error, Result};
 /// `hfkit_version` (defaults to this crate's version).
 pub const DEFAULT_MODEL_CARD_TEMPLATE: &str = include_str!("../../templates/modelcard.md.jinja");
 
+/// hfkit's default dataset card template (`templates/datasetcard.md.jinja`).
+///
+/// Variables it uses besides the metadata: `pretty_name`, `dataset_id`, `dataset_summary`,
+/// `dataset_description`, `structure`, `citation_bibtex`, `hfkit_version`.
+pub const DEFAULT_DATASET_CARD_TEMPLATE: &str =
+    include_str!("../../templates/datasetcard.md.jinja");
+
 /// Options for template rendering.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TemplateOptions {
@@ -36,6 +43,80 @@ fn template_error(e: &minijinja::Error) -> Error {
         line: e.line(),
         message,
     }
+}
+
+/// What Jinja2 does and minijinja (with its Python-compatibility add-ons) does not: floats
+/// printed as Python's `repr` (`1e-05`, `1e+16`) and the `wordcount` filter.
+fn add_jinja2_compat(env: &mut Environment<'_>) {
+    env.set_formatter(|out, state, value| {
+        if value.kind() == minijinja::value::ValueKind::Number
+            && !value.is_integer()
+            && let Ok(f) = f64::try_from(value.clone())
+        {
+            return out.write_str(&python_float_repr(f)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            });
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
+    env.add_filter("wordcount", |s: String| -> usize {
+        // Jinja2 counts runs of `\w` (letters, digits, `_`).
+        let mut n = 0;
+        let mut in_word = false;
+        for c in s.chars() {
+            let w = c.is_alphanumeric() || c == '_';
+            if w && !in_word {
+                n += 1;
+            }
+            in_word = w;
+        }
+        n
+    });
+}
+
+/// A float as Python's `repr` writes it: the shortest digits that read back, in fixed notation
+/// for exponents -4 to 15 (with `.0` when integral), else scientific with a signed, two-digit
+/// exponent.
+pub(crate) fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let body = if (-4..16).contains(&exp) {
+        let point = exp + 1;
+        if point <= 0 {
+            format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+        } else {
+            let point = point as usize;
+            if point >= digits.len() {
+                format!("{digits}{}.0", "0".repeat(point - digits.len()))
+            } else {
+                format!("{}.{}", &digits[..point], &digits[point..])
+            }
+        }
+    } else {
+        let m = if digits.len() > 1 {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        format!(
+            "{m}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        )
+    };
+    format!("{sign}{body}")
 }
 
 /// Renders `template` with the context of spec §2.1, lowest priority first: every top-level key
@@ -80,6 +161,7 @@ pub(crate) fn render(
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     minijinja_contrib::add_to_environment(&mut env);
+    add_jinja2_compat(&mut env);
     env.add_template("card", template)
         .map_err(|e| template_error(&e))?;
     let tmpl = env.get_template("card").map_err(|e| template_error(&e))?;
@@ -166,5 +248,30 @@ impl ModelCard {
         extra.insert("eval_results".to_owned(), results);
         let text = render(&ctx, extra, template, vars, opts)?;
         ModelCard::parse(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::python_float_repr;
+
+    #[test]
+    fn floats_like_python_repr() {
+        for (f, want) in [
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.0, "1.0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (1e16, "1e+16"),
+            (1.5e20, "1.5e+20"),
+            (123.456, "123.456"),
+            (-2.5e-7, "-2.5e-07"),
+            (1e15, "1000000000000000.0"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(python_float_repr(f), want, "{f}");
+        }
     }
 }

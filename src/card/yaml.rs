@@ -357,7 +357,7 @@ fn string_scalar(s: &str, ind: usize, is_key: bool) -> String {
     if s.contains('\n') {
         return literal_block(s, ind + 2);
     }
-    if plain_ok(s) {
+    if super::quoting::plain_ok(s) {
         s.to_owned()
     } else {
         format!("'{}'", s.replace('\'', "''"))
@@ -415,54 +415,6 @@ fn literal_block(s: &str, ind: usize) -> String {
     out
 }
 
-const YAML11_WORDS: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "=",
-    "<<", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-    ".NaN", ".NAN",
-];
-
-/// Whether a single-line string reads back as the same string, unquoted, for PyYAML (YAML 1.1)
-/// and YAML 1.2 readers.
-fn plain_ok(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    if s.starts_with([' ', '\t']) || s.ends_with([' ', '\t']) {
-        return false;
-    }
-    if YAML11_WORDS.contains(&s) {
-        return false;
-    }
-    // Indicators at the start; `-`, `?`, `:` are fine when followed by a letter or digit.
-    if "-?:".contains(first) {
-        let second = s[first.len_utf8()..].chars().next();
-        if !second.is_some_and(|c| c.is_alphanumeric()) {
-            return false;
-        }
-    } else if ",[]{}#&*!|>'\"%@`".contains(first) {
-        return false;
-    }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
-        return false;
-    }
-    !looks_numeric(s)
-}
-
-/// Anything that a YAML 1.1 or 1.2 reader could take for a number, a timestamp or a sexagesimal
-/// value: only digits, signs, dots, `_`, `:`, `e`/`x`/`o`/`b` and hex letters, with a digit in it,
-/// starting with a digit, a sign or a dot.
-fn looks_numeric(s: &str) -> bool {
-    let first = s.chars().next().unwrap_or(' ');
-    if !(first.is_ascii_digit() || "+-.".contains(first)) {
-        return false;
-    }
-    let numeric_chars = s
-        .chars()
-        .all(|c| c.is_ascii_hexdigit() || "+-._:xXoObBtTzZ ".contains(c) || c.is_ascii_digit());
-    numeric_chars && s.chars().any(|c| c.is_ascii_digit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,6 +460,17 @@ mod tests {
             ("0.71 ± 0.02", "0.71 ± 0.02"),
             ("https://x.y/z", "https://x.y/z"),
             ("n<1K", "n<1K"),
+            ("4.0.0", "4.0.0"),
+            ("1.2.3", "1.2.3"),
+            ("1.", "'1.'"),
+            ("1_000", "'1_000'"),
+            ("09", "'09'"),
+            ("0o17", "'0o17'"),
+            ("+.inf", "'+.inf'"),
+            ("2024-1-2 3:04:05", "'2024-1-2 3:04:05'"),
+            ("1:2:3", "'1:2:3'"),
+            ("v1.0", "v1.0"),
+            ("1.0.0-rc1", "1.0.0-rc1"),
         ] {
             assert_eq!(string_scalar(s, 0, false), want, "{s:?}");
         }
