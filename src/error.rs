@@ -284,9 +284,21 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A streamed response failed mid-way.
-    #[error("stream error: {0}")]
-    Stream(String),
+    /// A streamed response failed after it began: the server sent an error event inside a 200
+    /// stream (inference.md §6.2, §7.3), or the body broke off, stalled or could not be framed.
+    /// Never retried.
+    #[error("stream error: {message}{}", stream_suffix(error_type.as_deref(), *status_hint))]
+    Stream {
+        /// The server's message for an error event; hfkit's description for a body that broke
+        /// off or could not be read.
+        message: String,
+        /// The server's `error_type` (TGI: `validation`, `generation`, `incomplete_generation`,
+        /// `overloaded`; OpenAI-style servers: `error.type`, else `error.code`), if it sent one.
+        error_type: Option<String>,
+        /// The status the server would have answered before the stream began
+        /// (`error.http_status_code`); the response itself was a 200.
+        status_hint: Option<u16>,
+    },
     /// A repository card (`README.md`) or card template is invalid: bad YAML front matter,
     /// metadata that is not a mapping, an invalid `model-index`, a template error, or a card the
     /// Hub's validation rejected.
@@ -369,6 +381,15 @@ impl Error {
         }
     }
 
+    /// A stream failure hfkit detected itself (no server `error_type` or status).
+    pub fn stream(message: impl Into<String>) -> Self {
+        Error::Stream {
+            message: message.into(),
+            error_type: None,
+            status_hint: None,
+        }
+    }
+
     /// Wraps a JSON error with what was being parsed.
     pub fn json(context: impl Into<String>, source: serde_json::Error) -> Self {
         Error::Json {
@@ -418,7 +439,9 @@ impl Error {
     /// The inference server's `error_type`, if it sent one.
     pub fn error_type(&self) -> Option<&str> {
         match self {
-            Error::Inference { error_type, .. } => error_type.as_deref(),
+            Error::Inference { error_type, .. } | Error::Stream { error_type, .. } => {
+                error_type.as_deref()
+            }
             _ => None,
         }
     }
@@ -432,5 +455,15 @@ impl Error {
             Error::Http(ctx) => matches!(ctx.status, 408 | 500 | 502 | 503 | 504),
             _ => false,
         }
+    }
+}
+
+/// `" (type, status 422)"` after a stream error's message: what is known of it.
+fn stream_suffix(error_type: Option<&str>, status: Option<u16>) -> String {
+    match (error_type, status) {
+        (Some(k), Some(s)) => format!(" ({k}, status {s})"),
+        (Some(k), None) => format!(" ({k})"),
+        (None, Some(s)) => format!(" (status {s})"),
+        (None, None) => String::new(),
     }
 }

@@ -181,9 +181,14 @@ async fn error_event_mid_stream_is_a_stream_error_with_the_server_message() {
     assert_eq!(s.next().await.unwrap().unwrap().token.text, "Hello");
     assert_eq!(s.next().await.unwrap().unwrap().token.text, " wor");
     match s.next().await.unwrap() {
-        Err(Error::Stream(m)) => {
-            assert!(m.contains("CUDA out of memory"), "{m}");
-            assert!(m.contains("generation"), "{m}");
+        Err(Error::Stream {
+            message,
+            error_type,
+            status_hint,
+        }) => {
+            assert!(message.contains("CUDA out of memory"), "{message}");
+            assert_eq!(error_type.as_deref(), Some("generation"));
+            assert_eq!(status_hint, None);
         }
         other => panic!("expected a stream error, got {other:?}"),
     }
@@ -203,7 +208,7 @@ async fn error_event_mid_stream_is_a_stream_error_with_the_server_message() {
     };
     assert_eq!(texts, ["Hello", " wor"]);
     assert!(
-        matches!(&err, Error::Stream(m) if m.contains("tool error") && m.contains("422")),
+        matches!(&err, Error::Stream { message, status_hint: Some(422), .. } if message.contains("tool error")),
         "{err}"
     );
     assert!(s.next().await.is_none());
@@ -215,7 +220,7 @@ async fn error_event_mid_stream_is_a_stream_error_with_the_server_message() {
         .unwrap();
     let err = s.collect_message().await.unwrap_err();
     assert!(
-        matches!(&err, Error::Stream(m) if m.contains("the model crashed")),
+        matches!(&err, Error::Stream { message, .. } if message.contains("the model crashed")),
         "{err}"
     );
     // Never retried: one request per stream.
@@ -230,7 +235,11 @@ async fn a_cut_connection_is_an_error_never_a_silent_end_and_is_not_retried() {
     assert!(s.next().await.unwrap().is_ok());
     assert!(s.next().await.unwrap().is_ok());
     match s.next().await {
-        Some(Err(Error::Stream(m))) => assert!(m.contains("broke after 2 chunks"), "{m}"),
+        Some(Err(Error::Stream {
+            message,
+            error_type: None,
+            status_hint: None,
+        })) => assert!(message.contains("broke after 2 chunks"), "{message}"),
         other => panic!("expected an error, got {other:?}"),
     }
     assert!(s.next().await.is_none());
@@ -449,7 +458,7 @@ async fn blocking_iterators_work_inside_a_runtime_and_cancel_on_drop() {
     // Errors inside the stream are items; then the iterator ends.
     let items: Vec<_> = c.text_generation("error-mid").stream().unwrap().collect();
     assert_eq!(items.len(), 3);
-    assert!(matches!(items[2], Err(Error::Stream(_))));
+    assert!(matches!(items[2], Err(Error::Stream { .. })));
     // Dropping a blocking iterator mid-way closes the connection.
     let mut it = c
         .chat_completion([ChatMessage::user("slow")])

@@ -78,6 +78,8 @@ pub struct Request {
 
 struct Inner {
     client: reqwest::Client,
+    /// The longest wait for any one read of a connection (`None`: unbounded).
+    read_timeout: Option<Duration>,
     settings: Settings,
     user_agent: String,
     trusted: Vec<(String, String, u16)>,
@@ -107,16 +109,8 @@ impl HttpClient {
     /// Builds the client for `settings`.
     pub fn new(settings: Settings) -> Result<Self> {
         let user_agent = build_user_agent(&settings);
-        let client = reqwest::Client::builder()
-            // A default header is parsed once here instead of once per request.
-            .user_agent(user_agent.as_str())
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.download_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let read_timeout = Some(settings.download_timeout);
+        let client = build_reqwest(&settings, read_timeout)?;
         let mut trusted = Vec::new();
         for u in [
             settings.endpoint.as_str(),
@@ -130,9 +124,28 @@ impl HttpClient {
         Ok(HttpClient {
             inner: Arc::new(Inner {
                 client,
+                read_timeout,
                 settings,
                 user_agent,
                 trusted,
+                warned: Default::default(),
+            }),
+        })
+    }
+
+    /// The same client (settings, user-agent, trusted origins) with a connection pool of its own
+    /// whose reads are bounded by `read_timeout` instead of the settings' download timeout
+    /// (`None`: a connection may stay silent for any time, e.g. an LLM thinking before its first
+    /// token; the caller bounds the wait itself).
+    pub(crate) fn with_read_timeout(&self, read_timeout: Option<Duration>) -> Result<Self> {
+        let i = &self.inner;
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client: build_reqwest(&i.settings, read_timeout)?,
+                read_timeout,
+                settings: i.settings.clone(),
+                user_agent: i.user_agent.clone(),
+                trusted: i.trusted.clone(),
                 warned: Default::default(),
             }),
         })
@@ -143,6 +156,7 @@ impl HttpClient {
         let me = Self::new(settings)?;
         let mut inner = Arc::try_unwrap(me.inner).unwrap_or_else(|arc| Inner {
             client: arc.client.clone(),
+            read_timeout: arc.read_timeout,
             settings: arc.settings.clone(),
             user_agent: arc.user_agent.clone(),
             trusted: arc.trusted.clone(),
@@ -164,12 +178,7 @@ impl HttpClient {
     /// another runtime (the blocking twin's) must not reuse connections of a runtime that may be
     /// blocked waiting for it.
     pub fn fresh_pool(&self) -> Result<Self> {
-        let mut me = Self::new(self.inner.settings.clone())?;
-        if let Some(inner) = Arc::get_mut(&mut me.inner) {
-            inner.trusted = self.inner.trusted.clone();
-            inner.user_agent = self.inner.user_agent.clone();
-        }
-        Ok(me)
+        self.with_read_timeout(self.inner.read_timeout)
     }
 
     /// The settings this client was built with.
@@ -406,6 +415,23 @@ pub fn body_error(e: &reqwest::Error, method: &str, url: &str) -> Error {
         url,
         message: format!("connection lost while reading the body: {msg}"),
     }
+}
+
+/// The `reqwest` client behind an [`HttpClient`]: no redirects (hfkit follows them itself), the
+/// settings' connect timeout, and `read_timeout` for each read.
+fn build_reqwest(settings: &Settings, read_timeout: Option<Duration>) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        // A default header is parsed once here instead of once per request.
+        .user_agent(build_user_agent(settings))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true);
+    if let Some(t) = read_timeout {
+        b = b.read_timeout(t);
+    }
+    b.build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 fn build_user_agent(s: &Settings) -> String {

@@ -52,7 +52,13 @@ pub struct InferenceClient {
 }
 
 pub(crate) struct Inner {
+    /// Hub calls (provider mapping, recommended models) and input downloads: the settings' read
+    /// timeout applies.
     pub(crate) http: HttpClient,
+    /// Task requests: no read timeout, since a model may be silent for minutes before its first
+    /// byte or between two tokens; [`Inner::timeout`] and [`Inner::stream_idle_timeout`] bound
+    /// them instead.
+    pub(crate) task_http: HttpClient,
     pub(crate) hub_url: String,
     pub(crate) router_url: String,
     pub(crate) legacy_url: String,
@@ -60,6 +66,8 @@ pub(crate) struct Inner {
     pub(crate) provider: Provider,
     pub(crate) legacy: bool,
     pub(crate) timeout: Option<Duration>,
+    /// The longest silence between two pieces of a stream's body.
+    pub(crate) stream_idle_timeout: Option<Duration>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) bill_to: Option<String>,
     pub(crate) wait_for_model: Option<bool>,
@@ -88,6 +96,7 @@ impl InferenceClient {
         Ok(InferenceClient {
             inner: Arc::new(Inner {
                 http: i.http.fresh_pool()?,
+                task_http: i.task_http.fresh_pool()?,
                 hub_url: i.hub_url.clone(),
                 router_url: i.router_url.clone(),
                 legacy_url: i.legacy_url.clone(),
@@ -95,6 +104,7 @@ impl InferenceClient {
                 provider: i.provider,
                 legacy: i.legacy,
                 timeout: i.timeout,
+                stream_idle_timeout: i.stream_idle_timeout,
                 headers: i.headers.clone(),
                 bill_to: i.bill_to.clone(),
                 wait_for_model: i.wait_for_model,
@@ -130,6 +140,7 @@ impl std::fmt::Debug for InferenceClient {
             .field("hub_url", &i.hub_url)
             .field("legacy", &i.legacy)
             .field("timeout", &i.timeout)
+            .field("stream_idle_timeout", &i.stream_idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -190,6 +201,7 @@ pub struct InferenceClientBuilder {
     legacy_url: Option<String>,
     legacy: bool,
     timeout: Option<Duration>,
+    stream_idle_timeout: Option<Duration>,
     headers: Vec<(String, String)>,
     bill_to: Option<String>,
     wait_for_model: Option<bool>,
@@ -272,10 +284,38 @@ impl InferenceClientBuilder {
         self
     }
 
-    /// Bounds each call end to end, retries and waits included (default: none; connections
-    /// still time out after the settings' connect timeout).
+    /// Bounds each call end to end, retries and waits included; for a stream, everything up to
+    /// its response headers (then [`stream_idle_timeout`](Self::stream_idle_timeout) applies).
+    ///
+    /// Default: none. Task requests have no per-read timeout either (a large model may think for
+    /// minutes before it answers), so without this only the settings' connect timeout applies;
+    /// the settings' download timeout (`HF_HUB_DOWNLOAD_TIMEOUT`) bounds the client's Hub calls
+    /// (provider mapping, recommended models, input URLs) only.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The longest a stream may stay silent between two pieces of its body (keep-alive comments
+    /// count as activity) before it ends with [`Error::Timeout`]. It bounds each wait, not the
+    /// whole stream, so a long generation that keeps producing tokens is never cut.
+    ///
+    /// Default: the [`timeout`](Self::timeout) when one is set, else none (a stream may pause for
+    /// any time, like Python's client without a timeout). A model that pauses long between
+    /// tokens (a reasoning model, a busy server queueing the request) needs a generous value.
+    ///
+    /// ```
+    /// # fn demo() -> hfkit::Result<()> {
+    /// use std::time::Duration;
+    /// let client = hfkit::inference::InferenceClient::builder()
+    ///     .base_url("http://127.0.0.1:8080/v1")
+    ///     .timeout(Duration::from_secs(30))
+    ///     .stream_idle_timeout(Duration::from_secs(300))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stream_idle_timeout(mut self, idle: Duration) -> Self {
+        self.stream_idle_timeout = Some(idle);
         self
     }
 
@@ -362,6 +402,7 @@ impl InferenceClientBuilder {
         let legacy_url = settings.inference_endpoint.clone();
         let retry_base_delay = self.retry_base_delay.unwrap_or(settings.retry_base_delay);
         let http = HttpClient::with_trusted_origins(settings, &[&router_url, &legacy_url])?;
+        let task_http = http.with_read_timeout(None)?;
         let model = self
             .base_url
             .or(self.model)
@@ -377,6 +418,7 @@ impl InferenceClientBuilder {
         Ok(InferenceClient {
             inner: Arc::new(Inner {
                 http,
+                task_http,
                 hub_url,
                 router_url,
                 legacy_url,
@@ -384,6 +426,7 @@ impl InferenceClientBuilder {
                 provider: self.provider.unwrap_or_default(),
                 legacy: self.legacy,
                 timeout: self.timeout,
+                stream_idle_timeout: self.stream_idle_timeout.or(self.timeout),
                 headers,
                 bill_to: self.bill_to,
                 wait_for_model: self.wait_for_model,

@@ -139,7 +139,7 @@ async fn attempt_loop<T: Outcome>(
     let mut attempt: u32 = 0;
     loop {
         let mut rb = inner
-            .http
+            .task_http
             .post(&target.url)?
             .token(target.token.clone())
             .trust_origin(target.trust_origin)

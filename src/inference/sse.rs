@@ -196,11 +196,11 @@ impl SseParser {
 
 fn utf8(b: &[u8]) -> Result<&str> {
     std::str::from_utf8(b)
-        .map_err(|e| Error::Stream(format!("the event stream is not valid UTF-8: {e}")))
+        .map_err(|e| Error::stream(format!("the event stream is not valid UTF-8: {e}")))
 }
 
 fn too_big() -> Error {
-    Error::Stream(format!(
+    Error::stream(format!(
         "an event of the stream is larger than {} MiB",
         MAX_EVENT_BYTES / (1024 * 1024)
     ))
@@ -324,7 +324,7 @@ mod tests {
         p.feed(b"data: ok\n\n", &mut out).unwrap();
         let e = p.feed(b"data: \xFF\xFE\n\n", &mut out).unwrap_err();
         assert!(
-            matches!(e, Error::Stream(ref m) if m.contains("UTF-8")),
+            matches!(e, Error::Stream { ref message, .. } if message.contains("UTF-8")),
             "{e}"
         );
         p.feed(b"data: more\n\n", &mut out).unwrap();

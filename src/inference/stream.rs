@@ -238,7 +238,7 @@ impl<T: StreamChunk> EventStream<T> {
                 return Some(self.fail(e));
             }
             if is_error_event {
-                return Some(self.fail(Error::Stream(format!(
+                return Some(self.fail(Error::stream(format!(
                     "the server sent an error event: {}",
                     shorten(data)
                 ))));
@@ -318,14 +318,11 @@ fn stream_error(v: &serde_json::Value) -> Option<Error> {
         ),
         other => (other.to_string(), None, None),
     };
-    let mut text = message;
-    match (kind, status) {
-        (Some(k), Some(s)) => text.push_str(&format!(" ({k}, status {s})")),
-        (Some(k), None) => text.push_str(&format!(" ({k})")),
-        (None, Some(s)) => text.push_str(&format!(" (status {s})")),
-        (None, None) => {}
-    }
-    Some(Error::Stream(text))
+    Some(Error::Stream {
+        message,
+        error_type: kind,
+        status_hint: status.and_then(|s| u16::try_from(s).ok()),
+    })
 }
 
 fn shorten(s: &str) -> String {
@@ -388,7 +385,7 @@ impl<T: StreamChunk> Stream for EventStream<T> {
                     let err = if e.is_timeout() {
                         crate::http::body_error(&e, "POST", &this.url)
                     } else {
-                        Error::Stream(format!(
+                        Error::stream(format!(
                             "the connection to {} broke after {} chunks: {}",
                             this.url,
                             this.delivered,
@@ -484,11 +481,19 @@ mod tests {
             e.to_string(),
             "stream error: Input validation error: too long (validation)"
         );
+        assert_eq!(e.error_type(), Some("validation"));
         let e = stream_error(
             &serde_json::json!({"error":{"message":"bad tool","http_status_code":422}}),
         )
         .unwrap();
         assert_eq!(e.to_string(), "stream error: bad tool (status 422)");
+        assert!(matches!(
+            &e,
+            Error::Stream { message, error_type: None, status_hint: Some(422) } if message == "bad tool"
+        ));
+        let e = stream_error(&serde_json::json!({"error":{"message":"nope","type":"invalid_request_error","code":null}}))
+            .unwrap();
+        assert_eq!(e.error_type(), Some("invalid_request_error"));
         assert!(stream_error(&serde_json::json!({"error":null,"x":1})).is_none());
         assert!(stream_error(&serde_json::json!({"token":{}})).is_none());
     }

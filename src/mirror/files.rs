@@ -93,7 +93,7 @@ pub(crate) async fn resolve(
         }
         return Ok(resp);
     }
-    Err(ApiError::internal(&Error::Stream(format!(
+    Err(ApiError::internal(&Error::stream(format!(
         "{path} kept changing on disk while it was being served"
     ))))
 }

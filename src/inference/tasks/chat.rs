@@ -162,7 +162,10 @@ impl ChatCompletion {
             &self.headers,
         )
         .await?;
-        Ok(ChatCompletionStream::new(resp, self.client.inner.timeout))
+        Ok(ChatCompletionStream::new(
+            resp,
+            self.client.inner.stream_idle_timeout,
+        ))
     }
 }
 

@@ -255,7 +255,10 @@ impl TextGeneration {
             }
             other => other?,
         };
-        Ok(TextGenerationStream::new(resp, client.inner.timeout))
+        Ok(TextGenerationStream::new(
+            resp,
+            client.inner.stream_idle_timeout,
+        ))
     }
 }
 

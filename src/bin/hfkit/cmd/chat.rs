@@ -44,6 +44,10 @@ pub struct ChatArgs {
     /// Sampling temperature.
     #[arg(long)]
     pub temperature: Option<f64>,
+    /// Random seed of the sampling (the same seed gives the same answer on servers that honour
+    /// it).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Print each streamed chunk as one JSON line instead of the text.
     #[arg(long)]
     pub json: bool,
@@ -59,6 +63,9 @@ pub struct GenerateArgs {
     /// Most new tokens.
     #[arg(long)]
     pub max_new_tokens: Option<u32>,
+    /// Random seed of the sampling.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Print the tokens as they are generated.
     #[arg(long)]
     pub stream: bool,
@@ -145,6 +152,9 @@ fn answer(
     if let Some(t) = a.temperature {
         call = call.temperature(t);
     }
+    if let Some(s) = a.seed {
+        call = call.seed(s);
+    }
     let mut acc = ChatCompletionAccumulator::new();
     let result = (|| {
         for chunk in call.stream()? {
@@ -221,6 +231,9 @@ pub fn generate(a: GenerateArgs) -> Result<()> {
     let mut call = c.text_generation(&a.prompt);
     if let Some(n) = a.max_new_tokens {
         call = call.max_new_tokens(n);
+    }
+    if let Some(s) = a.seed {
+        call = call.seed(s);
     }
     let mut out = Out::new();
     if !a.stream {
