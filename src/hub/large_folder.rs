@@ -1,10 +1,11 @@
 //! Resumable upload of a large folder (hub.md §6.8): every step of every file — sampled and
 //! preuploaded, hashed, its LFS object uploaded, committed — is recorded under
-//! `FOLDER/.cache/huggingface/upload/` (see [`super::upload_state`]), so that an upload killed at
-//! any point continues where it stopped: finished files are neither hashed, sent nor committed
-//! again. LFS objects are all uploaded first, then the files are committed in a chain of commits
-//! of at most `max_operations_per_commit` operations and 64 MiB of inline content, each naming the
-//! previous one as its parent.
+//! `FOLDER/.cache/huggingface/upload/{path}.metadata` (Python's eight-line layout: timestamp,
+//! size, should-ignore, sha256, upload mode, remote oid, uploaded, committed), so that an upload
+//! killed at any point continues where it stopped: finished files are neither hashed, sent nor
+//! committed again. LFS objects are all uploaded first, then the files are committed in a chain
+//! of commits of at most `max_operations_per_commit` operations and 64 MiB of inline content,
+//! each naming the previous one as its parent.
 //!
 //! ```no_run
 //! # async fn demo() -> hfkit::Result<()> {
