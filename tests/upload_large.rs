@@ -543,6 +543,11 @@ async fn cli_upload_large_folder_survives_kill_9() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("hashing…") && !stderr.contains("uploading…"),
+        "no progress output when piped: {stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().unwrap_or_default().to_owned();
     assert!(
@@ -608,4 +613,74 @@ async fn cli_upload_large_folder_survives_kill_9() {
         String::from_utf8_lossy(&py.stdout).trim(),
         format!("20000 {} lfs True True", sha256_hex(&files[0].1))
     );
+}
+
+/// Records progress events.
+#[derive(Default)]
+struct Recorder {
+    events: std::sync::Mutex<Vec<(String, String, u64)>>,
+}
+
+impl hfkit::hub::Progress for Recorder {
+    fn start(&self, path: &str, total: Option<u64>, _resumed_from: u64) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(("start".into(), path.into(), total.unwrap_or(0)));
+    }
+    fn advance(&self, path: &str, bytes: u64) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(("advance".into(), path.into(), bytes));
+    }
+    fn stage(&self, stage: &str) {
+        self.events
+            .lock()
+            .unwrap()
+            .push(("stage".into(), stage.into(), 0));
+    }
+}
+
+#[tokio::test]
+async fn uploads_report_hashing_and_transfer_progress() {
+    let (_hub, _cache, client) = setup(4096).await;
+    let rec = std::sync::Arc::new(Recorder::default());
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "w.bin", &data(10_000, 4));
+    write(dir.path(), "s.txt", b"small");
+    client
+        .model("acme/up")
+        .upload_folder(
+            dir.path(),
+            UploadFolderOptions::default().progress(rec.clone()),
+        )
+        .await
+        .unwrap();
+    let ev = rec.events.lock().unwrap().clone();
+    let stages: Vec<&str> = ev
+        .iter()
+        .filter(|e| e.0 == "stage")
+        .map(|e| e.1.as_str())
+        .collect();
+    assert_eq!(stages, ["hashing", "uploading", "committing"]);
+    let at = |name: &str| {
+        ev.iter()
+            .position(|e| e.0 == "stage" && e.1 == name)
+            .unwrap()
+    };
+    let sum = |from: usize, to: usize| -> u64 {
+        ev[from..to]
+            .iter()
+            .filter(|e| e.0 == "advance" && e.1 == "w.bin")
+            .map(|e| e.2)
+            .sum()
+    };
+    assert_eq!(sum(at("hashing"), at("uploading")), 10_000, "hashed once");
+    assert_eq!(
+        sum(at("uploading"), at("committing")),
+        10_000,
+        "sent once, 3 parts"
+    );
+    assert!(ev.contains(&("start".into(), "w.bin".into(), 10_000)));
 }

@@ -319,6 +319,27 @@ pub fn normalize_path_in_repo(path: &str, folder: bool) -> Result<String> {
     Ok(p.to_owned())
 }
 
+/// The sha256 of a local file as lowercase hex (its LFS oid), streamed in bounded reads by the
+/// code uploads hash with. A file that changes while it is read is refused (`InvalidInput`).
+///
+/// ```no_run
+/// let oid = hfkit::hub::commit::sha256_file("model.safetensors")?;
+/// println!("{oid}");
+/// # Ok::<(), hfkit::Error>(())
+/// ```
+pub fn sha256_file(path: impl AsRef<Path>) -> Result<String> {
+    let path = path.as_ref();
+    let stamp = super::digest::Stamp::of(path)?;
+    let want = super::digest::Want {
+        sha1: false,
+        sha256: true,
+    };
+    let hashed = super::digest::hash_path(path, &stamp, want, None, &path.display().to_string())?;
+    hashed
+        .sha256
+        .ok_or_else(|| Error::InvalidInput("no sha256 was computed".into()))
+}
+
 impl ApiRepo {
     /// Commits `opts.operations` to this handle's revision (a branch, or `refs/pr/N`): preupload,
     /// LFS uploads of the new large files, then one NDJSON commit (hub.md §6.2). Input is checked
