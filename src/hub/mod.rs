@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod commit;
+mod commit_chain;
 mod commit_flow;
 mod commit_wire;
 mod digest;
