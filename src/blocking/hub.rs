@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::hub::commit::{AddSource, CommitInfo, CommitOptions};
 use crate::hub::download::{DownloadOptions, FileMetadata};
 use crate::hub::info::TreeOptions;
+use crate::hub::large_folder::LargeFolderOptions;
 use crate::hub::listing::ListQuery;
 use crate::hub::repos::{CreateRepo, Gated, RepoUrl};
 use crate::hub::snapshot::SnapshotOptions;
@@ -259,6 +260,10 @@ impl ApiRepo {
     forward!(
         /// See [`crate::hub::ApiRepo::metadata_update`].
         metadata_update(patch: serde_json::Map<String, serde_json::Value>, opts: crate::card::MetadataUpdateOptions) -> CommitInfo
+    );
+    forward!(
+        /// See [`crate::hub::ApiRepo::upload_large_folder`].
+        upload_large_folder(folder: PathBuf, opts: LargeFolderOptions) -> CommitInfo
     );
     forward!(
         /// See [`crate::hub::ApiRepo::update_repo_settings`].

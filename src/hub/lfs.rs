@@ -15,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::commit::AddSource;
+use super::digest::{Stamp, changed};
+use super::progress::ProgressHandle;
 use crate::error::{Error, Result};
 use crate::http::response::{self, ErrorScope};
 use crate::http::{HttpClient, TokenMode};
@@ -24,7 +26,7 @@ use crate::repo::Repo;
 const LFS_MEDIA_TYPE: &str = "application/vnd.git-lfs+json";
 /// Objects per batch request.
 const BATCH_SIZE: usize = 256;
-/// Files uploaded at the same time.
+/// Files uploaded at the same time (hub.md §6.4).
 const FILES_IN_FLIGHT: usize = 5;
 /// Parts of one file uploaded at the same time.
 const PARTS_IN_FLIGHT: usize = 4;
@@ -37,6 +39,20 @@ pub(crate) struct LfsObject {
     pub oid: String,
     pub size: u64,
     pub source: AddSource,
+    /// The path in the repository (progress label).
+    pub path: String,
+    /// The local file's stamp when it was hashed (checked before its bytes are sent).
+    pub stamp: Option<Stamp>,
+}
+
+/// Progress, concurrency and completion reporting of [`upload_objects`].
+#[derive(Default)]
+pub(crate) struct UploadControl<'a> {
+    pub progress: Option<&'a ProgressHandle>,
+    /// Files in flight (0 = the default of 5).
+    pub files_in_flight: usize,
+    /// Told the oid of each object once the server has it (uploaded, or already stored).
+    pub on_done: Option<&'a (dyn Fn(&str) + Send + Sync)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +102,13 @@ pub(crate) async fn upload_objects(
     repo: &Repo,
     objects: Vec<LfsObject>,
     ref_name: Option<&str>,
+    ctl: &UploadControl<'_>,
 ) -> Result<()> {
+    let in_flight = if ctl.files_in_flight == 0 {
+        FILES_IN_FLIGHT
+    } else {
+        ctl.files_in_flight
+    };
     let endpoint = http.settings().endpoint().to_owned();
     let batch_url = format!(
         "{endpoint}/{}{}.git/info/lfs/objects/batch",
@@ -156,7 +178,10 @@ pub(crate) async fn upload_objects(
         let mut jobs = Vec::new();
         for obj in &answer.objects {
             let Some(actions) = &obj.actions else {
-                continue; // already stored
+                if let Some(done) = ctl.on_done {
+                    done(&obj.oid); // already stored
+                }
+                continue;
             };
             let Some(local) = chunk.iter().find(|o| o.oid == obj.oid) else {
                 return Err(Error::MalformedResponse {
@@ -170,11 +195,25 @@ pub(crate) async fn upload_objects(
             .into_iter()
             .map(|(local, actions)| {
                 let endpoint = endpoint.clone();
-                async move { upload_one(http, &endpoint, &local, actions).await }
+                async move {
+                    if let Some(p) = ctl.progress {
+                        p.start(&local.path, Some(local.size), 0);
+                    }
+                    let r = upload_one(http, &endpoint, &local, actions, ctl.progress).await;
+                    if let Some(p) = ctl.progress {
+                        p.finish(&local.path);
+                    }
+                    if r.is_ok()
+                        && let Some(done) = ctl.on_done
+                    {
+                        done(&local.oid);
+                    }
+                    r
+                }
             })
             .collect();
         futures::stream::iter(uploads)
-            .buffer_unordered(FILES_IN_FLIGHT)
+            .buffer_unordered(in_flight)
             .try_collect::<Vec<()>>()
             .await?;
     }
@@ -198,6 +237,7 @@ async fn upload_one(
     endpoint: &str,
     obj: &LfsObject,
     actions: &Actions,
+    progress: Option<&ProgressHandle>,
 ) -> Result<()> {
     if let Some(upload) = &actions.upload {
         let header = upload.header.clone().unwrap_or_default();
@@ -216,10 +256,11 @@ async fn upload_one(
                     obj,
                     &header,
                     chunk_size,
+                    progress,
                 )
                 .await?;
             }
-            None => basic(http, &upload.href, obj).await?,
+            None => basic(http, &upload.href, obj, progress).await?,
         }
     }
     if let Some(verify) = &actions.verify {
@@ -241,12 +282,14 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// A `PUT` of bytes `[start, start+len)` of the object, with no token and no extra headers.
+/// Progress is reported as the body is read; a retried range reports its bytes again.
 async fn put_range(
     http: &HttpClient,
     url: &str,
     obj: &LfsObject,
     start: u64,
     len: u64,
+    progress: Option<&ProgressHandle>,
 ) -> Result<reqwest::Response> {
     let body = match &obj.source {
         AddSource::Bytes(b) => {
@@ -257,8 +300,25 @@ async fn put_range(
             reqwest::Body::from(b.slice(s..e))
         }
         AddSource::Path(p) => {
-            let file = open_region(p, obj.size, start).await?;
-            reqwest::Body::wrap_stream(ReaderStream::with_capacity(file.take(len), STREAM_BUF))
+            let file = open_region(p, obj.size, obj.stamp.as_ref(), start).await?;
+            let stream = ReaderStream::with_capacity(file.take(len), STREAM_BUF);
+            match progress {
+                Some(pr) => {
+                    let (pr, label) = (pr.clone(), obj.path.clone());
+                    reqwest::Body::wrap_stream(stream.inspect(move |c| {
+                        if let Ok(c) = c {
+                            pr.advance(&label, c.len() as u64);
+                        }
+                    }))
+                }
+                None => reqwest::Body::wrap_stream(stream),
+            }
+        }
+        AddSource::Reader(_) => {
+            return Err(Error::InvalidInput(format!(
+                "the reader for {} was not read before its upload",
+                obj.path
+            )));
         }
     };
     let resp = http
@@ -286,8 +346,16 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
     msg
 }
 
-/// Opens `path` at `start`, after checking it still has `size` bytes.
-async fn open_region(path: &Path, size: u64, start: u64) -> Result<tokio::fs::File> {
+/// Opens `path` at `start`, after checking it still has `size` bytes (and its stamp).
+async fn open_region(
+    path: &Path,
+    size: u64,
+    stamp: Option<&Stamp>,
+    start: u64,
+) -> Result<tokio::fs::File> {
+    if let Some(s) = stamp {
+        s.check(path)?;
+    }
     let mut file = tokio::fs::File::open(path)
         .await
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
@@ -305,17 +373,18 @@ async fn open_region(path: &Path, size: u64, start: u64) -> Result<tokio::fs::Fi
     Ok(file)
 }
 
-/// The error for a local file whose size changed since it was hashed.
-pub(crate) fn changed(path: &Path, expected: u64, now: u64) -> Error {
-    Error::InvalidInput(format!(
-        "{} changed during the upload ({expected} bytes when hashed, {now} now); nothing was committed",
-        path.display()
-    ))
-}
-
-async fn basic(http: &HttpClient, href: &str, obj: &LfsObject) -> Result<()> {
+async fn basic(
+    http: &HttpClient,
+    href: &str,
+    obj: &LfsObject,
+    progress: Option<&ProgressHandle>,
+) -> Result<()> {
     http.retry_policy()
-        .run(|| async { put_range(http, href, obj, 0, obj.size).await.map(|_| ()) })
+        .run(|| async {
+            put_range(http, href, obj, 0, obj.size, progress)
+                .await
+                .map(|_| ())
+        })
         .await
 }
 
@@ -325,6 +394,7 @@ async fn multipart(
     obj: &LfsObject,
     header: &BTreeMap<String, Value>,
     chunk_size: u64,
+    progress: Option<&ProgressHandle>,
 ) -> Result<()> {
     let mut parts: Vec<(u64, String)> = header
         .iter()
@@ -363,7 +433,7 @@ async fn multipart(
             async move {
                 let etag = policy
                     .run(|| async {
-                        let resp = put_range(http, &url, obj, start, len).await?;
+                        let resp = put_range(http, &url, obj, start, len, progress).await?;
                         resp.headers()
                             .get(ETAG)
                             .and_then(|v| v.to_str().ok())
@@ -401,11 +471,21 @@ async fn multipart(
 }
 
 /// Reads the whole content of a regular-mode addition (small by the server's choice), checking
-/// that a file still has the size it was hashed with.
-pub(crate) async fn read_all(source: &AddSource, size: u64) -> Result<Bytes> {
+/// that a file still has the size (and stamp) it was sampled with.
+pub(crate) async fn read_all(
+    source: &AddSource,
+    size: u64,
+    stamp: Option<&Stamp>,
+) -> Result<Bytes> {
     match source {
         AddSource::Bytes(b) => Ok(b.clone()),
+        AddSource::Reader(_) => Err(Error::InvalidInput(
+            "a reader was not read before its upload".into(),
+        )),
         AddSource::Path(p) => {
+            if let Some(s) = stamp {
+                s.check(p)?;
+            }
             let data = tokio::fs::read(p)
                 .await
                 .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;

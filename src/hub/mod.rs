@@ -14,8 +14,13 @@
 
 pub mod cache;
 pub mod commit;
+mod commit_chain;
+mod commit_flow;
+mod commit_wire;
+mod digest;
 pub mod download;
 pub mod info;
+pub mod large_folder;
 mod lfs;
 pub mod listing;
 pub mod local_dir;
@@ -29,6 +34,7 @@ pub mod snapshot;
 mod transfer;
 pub mod types;
 pub mod upload;
+mod upload_state;
 
 use crate::config::{Settings, SettingsBuilder};
 use crate::error::Result;

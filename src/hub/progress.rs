@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-/// Receives progress events of downloads. Implementations must be cheap and thread-safe; the
-/// methods are called from the tasks doing the transfers.
+/// Receives progress events of downloads and uploads. Implementations must be cheap and
+/// thread-safe; the methods are called from the tasks doing the transfers.
 pub trait Progress: Send + Sync {
     /// A file transfer starts: `path` in the repository, `total` bytes if known, `resumed_from`
     /// bytes already present from an earlier attempt.
@@ -22,6 +22,11 @@ pub trait Progress: Send + Sync {
     /// A snapshot will fetch `files` files (called once, before the first `start`).
     fn files(&self, files: usize) {
         let _ = files;
+    }
+    /// An upload enters a stage: `hashing` (events name the file being read), `uploading` (LFS
+    /// transfers), then `committing`.
+    fn stage(&self, stage: &str) {
+        let _ = stage;
     }
 }
 

@@ -25,7 +25,9 @@ use super::ApiRepo;
 use super::commit::{
     AddSource, CommitInfo, CommitOperation, CommitOptions, normalize_path_in_repo,
 };
+use super::commit_flow::{DEFAULT_MAX_OPERATIONS, Limits};
 use super::patterns::PatternFilter;
+use super::progress::ProgressHandle;
 use crate::error::{Error, Result};
 
 /// Folders never uploaded by [`ApiRepo::upload_folder`], each in its four pattern forms.
@@ -41,7 +43,7 @@ pub const DEFAULT_IGNORE_PATTERNS: [&str; 8] = [
 ];
 
 /// Options of [`ApiRepo::upload_file`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UploadOptions {
     /// Commit title (default `Upload {path_in_repo} with hfkit`).
     pub message: Option<String>,
@@ -51,10 +53,23 @@ pub struct UploadOptions {
     pub create_pr: bool,
     /// The expected head of the branch.
     pub parent_commit: Option<String>,
+    /// Receives hashing and transfer progress events.
+    pub progress: Option<ProgressHandle>,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("message", &self.message)
+            .field("description", &self.description)
+            .field("create_pr", &self.create_pr)
+            .field("parent_commit", &self.parent_commit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Options of [`ApiRepo::upload_folder`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct UploadFolderOptions {
     /// Destination folder in the repository (`None`, `""` or `.` = the root).
     pub path_in_repo: Option<String>,
@@ -70,8 +85,28 @@ pub struct UploadFolderOptions {
     pub description: Option<String>,
     /// Open a pull request instead of committing to the branch.
     pub create_pr: bool,
-    /// The expected head of the branch.
+    /// The expected head of the branch (checked by the first commit of a chain).
     pub parent_commit: Option<String>,
+    /// Operations per commit (default 200): a larger upload becomes a chain of commits, each
+    /// also under 64 MiB of inline content (hub.md §6.8).
+    pub max_operations_per_commit: Option<usize>,
+    /// Receives hashing and transfer progress events.
+    pub progress: Option<ProgressHandle>,
+}
+
+impl std::fmt::Debug for UploadFolderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadFolderOptions")
+            .field("path_in_repo", &self.path_in_repo)
+            .field("allow_patterns", &self.allow_patterns)
+            .field("ignore_patterns", &self.ignore_patterns)
+            .field("delete_patterns", &self.delete_patterns)
+            .field("message", &self.message)
+            .field("create_pr", &self.create_pr)
+            .field("parent_commit", &self.parent_commit)
+            .field("max_operations_per_commit", &self.max_operations_per_commit)
+            .finish_non_exhaustive()
+    }
 }
 
 fn strings<I: IntoIterator<Item = S>, S: Into<String>>(it: I) -> Vec<String> {
@@ -114,10 +149,20 @@ impl UploadFolderOptions {
         self.parent_commit = Some(c.into());
         self
     }
+    /// Operations per commit of the chain.
+    pub fn max_operations_per_commit(mut self, n: usize) -> Self {
+        self.max_operations_per_commit = Some(n);
+        self
+    }
+    /// Reports progress to `p`.
+    pub fn progress(mut self, p: ProgressHandle) -> Self {
+        self.progress = Some(p);
+        self
+    }
 }
 
 /// Every file below `root` as sorted folder-relative POSIX paths (links to files followed).
-fn list_local_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub(crate) fn list_local_files(root: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     let mut stack = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = stack.pop() {
@@ -182,11 +227,13 @@ impl ApiRepo {
             description: opts.description.unwrap_or_default(),
             parent_commit: opts.parent_commit,
             create_pr: opts.create_pr,
+            progress: opts.progress,
         };
         self.create_commit(commit).await
     }
 
-    /// Uploads the files of a local folder in one commit, with allow/ignore patterns on the
+    /// Uploads the files of a local folder in one commit (a chain of commits when it has more
+    /// than `max_operations_per_commit` changes or 64 MiB of inline content, hub.md §6.8), with allow/ignore patterns on the
     /// folder-relative paths and `delete_patterns` on the remote files under `path_in_repo`
     /// (`.gitattributes` and re-uploaded files are never deleted). `.git` and
     /// `.cache/huggingface` are always left out.
@@ -266,7 +313,12 @@ impl ApiRepo {
             description: opts.description.unwrap_or_default(),
             parent_commit: opts.parent_commit,
             create_pr: opts.create_pr,
+            progress: opts.progress,
         };
-        self.create_commit(commit).await
+        let limits = Limits::chained(
+            opts.max_operations_per_commit
+                .unwrap_or(DEFAULT_MAX_OPERATIONS),
+        );
+        self.run_commit(commit, limits).await
     }
 }

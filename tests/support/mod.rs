@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod cassette;
+pub mod cutter;
 pub mod hub;
 pub mod llama;
 pub mod python;

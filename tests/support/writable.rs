@@ -2,7 +2,9 @@
 //! for upload round trips.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -23,11 +25,25 @@ pub struct Logged {
     pub body: Vec<u8>,
 }
 
+/// A hook run once, before the first request whose path contains its needle is handled.
+type Hook = (String, Box<dyn FnOnce() + Send>);
+
+/// Faults applied to LFS `PUT`s (`/lfs-upload/…`) and one-shot hooks.
+#[derive(Default)]
+struct Faults {
+    /// Milliseconds each LFS `PUT` waits before it is handled.
+    put_delay_ms: AtomicU64,
+    /// When non-zero, every LFS `PUT` is answered with this status.
+    put_status: AtomicU16,
+    hooks: Mutex<Vec<Hook>>,
+}
+
 /// A running writable mirror.
 pub struct WritableHub {
     pub url: String,
     pub root: tempfile::TempDir,
     log: Arc<Mutex<Vec<Logged>>>,
+    faults: Arc<Faults>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -37,6 +53,8 @@ impl WritableHub {
         let root = tempfile::tempdir().unwrap();
         let log: Arc<Mutex<Vec<Logged>>> = Arc::default();
         let l2 = log.clone();
+        let faults: Arc<Faults> = Arc::default();
+        let f2 = faults.clone();
         let app = Mirror::new(root.path())
             .lfs_threshold(lfs_threshold)
             .multipart_chunk_size(chunk_size)
@@ -46,10 +64,24 @@ impl WritableHub {
             .layer(axum::middleware::from_fn(
                 move |req: Request, next: Next| {
                     let log = l2.clone();
+                    let faults = f2.clone();
                     async move {
                         let (parts, body) = req.into_parts();
-                        let keep = !(parts.method == axum::http::Method::PUT
-                            && parts.uri.path().starts_with("/lfs-upload/"));
+                        let lfs_put = parts.method == axum::http::Method::PUT
+                            && parts.uri.path().starts_with("/lfs-upload/");
+                        let keep = !lfs_put;
+                        let due: Vec<Box<dyn FnOnce() + Send>> = {
+                            let mut hooks = faults.hooks.lock().unwrap();
+                            let (now, later): (Vec<Hook>, Vec<Hook>) =
+                                hooks.drain(..).partition(|(needle, _)| {
+                                    parts.uri.path().contains(needle.as_str())
+                                });
+                            *hooks = later;
+                            now.into_iter().map(|(_, f)| f).collect()
+                        };
+                        for f in due {
+                            f();
+                        }
                         let (body, kept) = if keep {
                             let bytes = axum::body::to_bytes(body, 1 << 30).await.unwrap();
                             (axum::body::Body::from(bytes.clone()), bytes.to_vec())
@@ -67,6 +99,21 @@ impl WritableHub {
                                 .map(str::to_owned),
                             body: kept,
                         });
+                        if lfs_put {
+                            let ms = faults.put_delay_ms.load(Ordering::SeqCst);
+                            if ms > 0 {
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
+                            }
+                            let status = faults.put_status.load(Ordering::SeqCst);
+                            if status != 0 {
+                                use axum::response::IntoResponse;
+                                return (
+                                    axum::http::StatusCode::from_u16(status).unwrap(),
+                                    "refused by the test",
+                                )
+                                    .into_response();
+                            }
+                        }
                         next.run(Request::from_parts(parts, body)).await
                     }
                 },
@@ -80,8 +127,30 @@ impl WritableHub {
             url,
             root,
             log,
+            faults,
             _task: task,
         }
+    }
+
+    /// Every LFS `PUT` waits `d` before it is handled (from now on).
+    pub fn set_put_delay(&self, d: Duration) {
+        self.faults
+            .put_delay_ms
+            .store(d.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Every LFS `PUT` is answered with `status` (0 = handled normally).
+    pub fn set_put_status(&self, status: u16) {
+        self.faults.put_status.store(status, Ordering::SeqCst);
+    }
+
+    /// Runs `f` once, before the first request whose path contains `needle` is handled.
+    pub fn on_request(&self, needle: &str, f: impl FnOnce() + Send + 'static) {
+        self.faults
+            .hooks
+            .lock()
+            .unwrap()
+            .push((needle.to_owned(), Box::new(f)));
     }
 
     /// A client with the write token and its own cache under `cache`.

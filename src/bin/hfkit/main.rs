@@ -45,6 +45,8 @@ enum Command {
     Generate(cmd::chat::GenerateArgs),
     /// Upload a file or a folder in one commit; prints the commit URL last.
     Upload(cmd::upload::Args),
+    /// Upload a big folder resumably (re-run after an interruption); prints the commit URL last.
+    UploadLargeFolder(cmd::upload_large_folder::Args),
     /// Create, delete or configure repositories, branches and tags.
     Repo(cmd::repo::Args),
 }
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Chat(a) => cmd::chat::chat(a),
         Command::Generate(a) => cmd::chat::generate(a),
         Command::Upload(a) => cmd::upload::run(a),
+        Command::UploadLargeFolder(a) => cmd::upload_large_folder::run(a),
         Command::Repo(a) => cmd::repo::run(a),
     };
     match result {

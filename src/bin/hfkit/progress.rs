@@ -1,4 +1,5 @@
-//! indicatif rendering of the library's progress events (on a terminal only).
+//! indicatif rendering of the library's progress events (on a terminal only): a bar per file
+//! being downloaded, hashed or uploaded, and a line per upload stage.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -46,6 +47,9 @@ impl Progress for Bars {
         {
             b.finish_and_clear();
         }
+    }
+    fn stage(&self, stage: &str) {
+        let _ = self.multi.println(format!("{stage}…"));
     }
 }
 

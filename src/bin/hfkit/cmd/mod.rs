@@ -10,6 +10,7 @@ pub mod infer;
 pub mod repo;
 pub mod serve;
 pub mod upload;
+pub mod upload_large_folder;
 
 use hfkit::blocking::HubClient;
 use hfkit::{Result, Settings};

@@ -6,6 +6,8 @@ use hfkit::hub::repos::CreateRepo;
 use hfkit::hub::upload::{UploadFolderOptions, UploadOptions};
 use hfkit::{Error, RepoType, Result};
 
+use crate::progress;
+
 /// `hfkit upload REPO_ID LOCAL_PATH [PATH_IN_REPO]`
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -45,6 +47,9 @@ pub struct Args {
     /// Access token (default: HF_TOKEN, then the stored token).
     #[arg(long)]
     pub token: Option<String>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Runs the command; the commit URL is the last line on stdout.
@@ -71,6 +76,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         repo = repo.revision(rev);
     }
+    let bars = progress::bars(a.quiet, hub.settings().progress_bars());
     let info = if meta.is_file() {
         if !a.include.is_empty() || !a.exclude.is_empty() || !a.delete.is_empty() {
             eprintln!("warning: --include/--exclude/--delete apply to folders only; ignored");
@@ -89,6 +95,7 @@ pub fn run(a: Args) -> Result<()> {
                 description: a.commit_description,
                 create_pr: a.create_pr,
                 parent_commit: None,
+                progress: bars,
             },
         )?
     } else {
@@ -101,6 +108,8 @@ pub fn run(a: Args) -> Result<()> {
             description: a.commit_description,
             create_pr: a.create_pr,
             parent_commit: None,
+            max_operations_per_commit: None,
+            progress: bars,
         };
         repo.upload_folder(a.local_path.clone(), opts)?
     };
