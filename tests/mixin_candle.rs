@@ -366,6 +366,32 @@ async fn mlp_outputs_equal_and_trainable_reload() {
     assert_eq!(bytes(&again.forward(&input())), bytes(&changed));
 }
 
+#[test]
+fn blocking_twins_work_outside_and_inside_a_runtime() {
+    let model = fresh_mlp();
+    let dir = tempfile::tempdir().unwrap();
+    hfkit::blocking::mixin::save_pretrained(&model, dir.path()).unwrap();
+    let src = dir.path().to_str().unwrap().to_owned();
+    let back: Mlp = hfkit::blocking::mixin::from_pretrained(src.clone()).unwrap();
+    assert_eq!(
+        bytes(&back.forward(&input())),
+        bytes(&model.forward(&input()))
+    );
+    // Called from a runtime worker thread: no panic, same result.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let inside: Mlp = rt
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || hfkit::blocking::mixin::from_pretrained(src))
+                .await
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(
+        bytes(&inside.forward(&input())),
+        bytes(&model.forward(&input()))
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strict mode, refusals, aliases
 

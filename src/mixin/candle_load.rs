@@ -38,7 +38,7 @@ struct Record {
     used: BTreeSet<String>,
     /// Names asked for that the files lack (strict mode only; otherwise the first one fails).
     missing: BTreeSet<String>,
-    /// The first typed failure, reported instead of candle's wrapped message.
+    /// The latest typed failure, reported instead of candle's wrapped message.
     error: Option<Error>,
 }
 
@@ -65,13 +65,11 @@ impl CheckpointBackend {
         self.aliases.get(name).map(String::as_str)
     }
 
-    /// Records `err` as the typed cause (the first one wins) and returns it as a candle error.
+    /// Records `err` as the typed cause and returns it as a candle error. The latest failure
+    /// wins: a model that probed a tensor and recovered must not be blamed for it later.
     fn fail(&self, err: Error) -> candle_core::Error {
         let msg = err.to_string();
-        let mut rec = lock(&self.record);
-        if rec.error.is_none() {
-            rec.error = Some(err);
-        }
+        lock(&self.record).error = Some(err);
         candle_core::Error::Msg(msg)
     }
 
