@@ -297,6 +297,58 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A model's `config.json` (or the config given in its place) is not valid JSON or does not
+    /// fit the model's config type.
+    #[error("invalid model config {} (line {line}, column {column}): {message}", path.display())]
+    InvalidConfig {
+        /// The file (or a description of where the config came from).
+        path: PathBuf,
+        /// The 1-based line of the problem (0 when unknown).
+        line: usize,
+        /// The 1-based column of the problem (0 when unknown).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A model has no `config.json` and its config type cannot be built without one.
+    #[error(
+        "{what} has no config.json, and the model's config type cannot be built from `null` or `{{}}`"
+    )]
+    MissingConfig {
+        /// Where the config was looked for (a folder, or `repo@revision`).
+        what: String,
+    },
+    /// A string that looks like a local path (`/`, `./`, `../`, `~`, a drive letter, or a `\`)
+    /// names no existing folder; the Hub was not asked.
+    #[error(
+        "local folder {} does not exist (it looks like a path, so it was not taken for a repo id)",
+        path.display()
+    )]
+    LocalPathNotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file name from a remote listing or index would leave the model's folder or is otherwise
+    /// unusable (absolute, `..`, drive letter, UNC prefix, NUL, wrong extension).
+    #[error("unsafe file name {name:?} in {context}: {reason}")]
+    UnsafePath {
+        /// The name as found.
+        name: String,
+        /// Where it was found (e.g. the index file).
+        context: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A safetensors file is malformed, or a tensor in it is not what the model accepts.
+    #[error("safetensors file {file}{}: {message}", tensor.as_deref().map(|t| format!(", tensor {t:?}")).unwrap_or_default())]
+    Safetensors {
+        /// The file.
+        file: String,
+        /// The tensor concerned, if any.
+        tensor: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {

@@ -26,6 +26,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod inference;
+pub mod mixin;
 pub mod repo;
 
 #[cfg(feature = "blocking")]
@@ -38,4 +39,5 @@ pub use config::{Settings, SettingsBuilder};
 pub use error::{Error, HttpContext, Result};
 pub use hub::HubClient;
 pub use inference::InferenceClient;
+pub use mixin::{HubModel, ModelHubMixin};
 pub use repo::{Repo, RepoId, RepoType};

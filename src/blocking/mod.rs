@@ -17,6 +17,7 @@
 
 mod hub;
 mod inference;
+pub mod mixin;
 mod runtime;
 
 pub use hub::{ApiRepo, HubClient};
