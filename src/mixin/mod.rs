@@ -71,6 +71,8 @@
 //! ```
 
 mod card;
+#[cfg(feature = "candle")]
+pub mod candle;
 mod checkpoint;
 mod files;
 mod load;
