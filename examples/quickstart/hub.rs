@@ -1,18 +1,16 @@
 //! The Hub round trip of the quickstart: `save_pretrained` → `push_to_hub` → `from_pretrained`.
 //!
 //! All ModelHubMixin calls sit in [`round_trip`], so that this is the one place to read (or
-//! change) to see how a model travels through the Hub.
+//! change) to see how a model travels through the Hub. [`CharLm`] gets them by implementing
+//! `hfkit::mixin::candle::CandleModel` (in `model.rs`).
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
 use hfkit::HubClient;
-use hfkit::card::{ModelCard, ModelCardData};
-use hfkit::hub::repos::CreateRepo;
-use hfkit::hub::upload::UploadFolderOptions;
+use hfkit::card::ModelCard;
+use hfkit::mixin::{HubModel, LoadOptions, ModelHubMixin, PushOptions};
 
-use super::model::{CharLm, CharLmConfig};
+use super::model::CharLm;
 
 /// Where the round trip happens.
 pub struct HubTarget<'a> {
@@ -46,30 +44,39 @@ pub async fn round_trip(
     dir: &Path,
     target: &HubTarget<'_>,
 ) -> anyhow::Result<RoundTrip> {
-    // TODO(integrator): replace the three blocks below with the ModelHubMixin calls once the
-    // candle adapter lands (cards-and-mixin.md §5.3):
-    //   model.save_pretrained(dir).await?;
-    //   let commit = model.push_to_hub_with(repo_id, PushOptions::default()…).await?;
-    //   let loaded = CharLm::from_pretrained_with(repo_id, LoadOptions::default()…).await?;
-    save_pretrained(model, dir)?;
+    // config.json, model.safetensors ({"format": "pt"}) and a rendered README.md.
+    model.save_pretrained(dir).await?;
 
-    target
-        .writer
-        .create_repo(CreateRepo::new(target.repo_id).exist_ok(true))
-        .await?;
-    let commit = target
-        .writer
-        .model(target.repo_id)
-        .upload_folder(
-            dir,
-            UploadFolderOptions::default().message("Push model using hfkit."),
+    // One commit to the mirror (the repository is created if needed).
+    let commit = model
+        .push_to_hub_with(
+            target.repo_id,
+            PushOptions::default().hub(target.writer.clone()),
         )
         .await?;
 
-    let snapshot = target.reader.model(target.repo_id).snapshot().await?;
-    let loaded = load_dir(&snapshot)?;
+    // By repo id, through the reader's empty cache: only config.json and the weights are fetched.
+    let loaded = CharLm::from_pretrained_with(
+        target.repo_id,
+        LoadOptions::default().hub(target.reader.clone()),
+    )
+    .await?;
 
-    let card = ModelCard::load(snapshot.join("README.md"))?;
+    let repo = target.reader.model(target.repo_id);
+    let snapshot = target
+        .reader
+        .settings()
+        .cache_dir()
+        .join(repo.repo()?.folder_name())
+        .join("snapshots")
+        .join(&commit.oid);
+    anyhow::ensure!(
+        snapshot.join("model.safetensors").exists(),
+        "from_pretrained left no weights in {}",
+        snapshot.display()
+    );
+    // The card as the Hub has it (README.md, fetched through the same cache).
+    let card = ModelCard::load_from_hub(&repo).await?;
     Ok(RoundTrip {
         saved_dir: dir.to_path_buf(),
         saved_files: list_files(dir)?,
@@ -79,37 +86,6 @@ pub async fn round_trip(
         card,
     })
 }
-
-fn save_pretrained(model: &CharLm, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tensors: std::collections::HashMap<String, _> =
-        model.named_tensors()?.into_iter().collect();
-    candle_core::safetensors::save(&tensors, dir.join("model.safetensors"))?;
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(model.config())?,
-    )?;
-    let mut data = ModelCardData::new();
-    data.set_tags(["candle", "hfkit", "model_hub_mixin", "text-generation"]);
-    data.set_license(Some("apache-2.0"));
-    let card = ModelCard::from_template(data, None, serde_json::json!({}))?;
-    card.save(dir.join("README.md"))?;
-    Ok(())
-}
-
-fn load_dir(dir: &Path) -> anyhow::Result<CharLm> {
-    let cfg: CharLmConfig = serde_json::from_slice(&std::fs::read(dir.join("config.json"))?)?;
-    // SAFETY: the file is a content-addressed cache blob that hfkit never rewrites.
-    let vb = unsafe {
-        VarBuilder::from_mmaped_safetensors(
-            &[dir.join("model.safetensors")],
-            DType::F32,
-            &Device::Cpu,
-        )?
-    };
-    Ok(CharLm::build(&cfg, vb)?)
-}
-
 fn list_files(dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -125,10 +101,10 @@ fn list_files(dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
 
 /// Compares two models tensor by tensor, bit for bit; returns the number of values compared.
 pub fn assert_same_weights(a: &CharLm, b: &CharLm) -> anyhow::Result<usize> {
-    let (ta, tb) = (a.named_tensors()?, b.named_tensors()?);
+    let (ta, tb) = (a.named_tensors(), b.named_tensors());
     anyhow::ensure!(ta.len() == tb.len(), "different tensor counts");
     let mut values = 0;
-    for ((na, xa), (nb, xb)) in ta.iter().zip(&tb) {
+    for ((na, xa), (nb, xb)) in ta.iter().zip(tb) {
         anyhow::ensure!(na == nb, "tensor names differ: {na} vs {nb}");
         anyhow::ensure!(xa.dims() == xb.dims(), "{na}: shapes differ");
         anyhow::ensure!(xa.dtype() == xb.dtype(), "{na}: dtypes differ");

@@ -89,7 +89,7 @@ pub async fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<Summary>
     let cfg = CharLmConfig::for_text(CORPUS);
     let model = CharLm::new_trainable(&cfg)?;
     let params: usize = model
-        .named_tensors()?
+        .named_tensors()
         .iter()
         .map(|(_, t)| t.elem_count())
         .sum();

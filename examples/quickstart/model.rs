@@ -6,6 +6,8 @@
 
 use candle_core::{D, DType, Device, Tensor};
 use candle_nn::{Embedding, Linear, Module, VarBuilder, VarMap};
+use hfkit::mixin::MixinInfo;
+use hfkit::mixin::candle::{CANDLE_HUB_INFO, CandleModel, CandleWeights};
 use serde::{Deserialize, Serialize};
 
 /// Everything needed to rebuild the model; saved as `config.json`.
@@ -93,6 +95,9 @@ pub struct CharLm {
     embed: Embedding,
     hidden: Linear,
     out: Linear,
+    /// The same weights by name (handles sharing storage with the layers), in
+    /// [`TENSOR_NAMES`] order.
+    tensors: Vec<(String, Tensor)>,
     /// The trainable variables when the model was built for training (`None` after a load).
     varmap: Option<VarMap>,
 }
@@ -121,12 +126,25 @@ impl CharLm {
         let hidden =
             candle_nn::linear(cfg.context * cfg.embed_dim, cfg.hidden_dim, vb.pp("hidden"))?;
         let out = candle_nn::linear(cfg.hidden_dim, n, vb.pp("out"))?;
+        let bias = |l: &Linear, name: &str| {
+            l.bias()
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg(format!("{name} has no bias")))
+        };
+        let tensors = vec![
+            ("embed.weight".into(), embed.embeddings().clone()),
+            ("hidden.bias".into(), bias(&hidden, "hidden")?),
+            ("hidden.weight".into(), hidden.weight().clone()),
+            ("out.bias".into(), bias(&out, "out")?),
+            ("out.weight".into(), out.weight().clone()),
+        ];
         Ok(CharLm {
             config: cfg.clone(),
             vocab,
             embed,
             hidden,
             out,
+            tensors,
             varmap: None,
         })
     }
@@ -156,19 +174,8 @@ impl CharLm {
     }
 
     /// The weights by name, in [`TENSOR_NAMES`] order.
-    pub fn named_tensors(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
-        let bias = |l: &Linear, name: &str| {
-            l.bias()
-                .cloned()
-                .ok_or_else(|| candle_core::Error::Msg(format!("{name} has no bias")))
-        };
-        Ok(vec![
-            ("embed.weight".into(), self.embed.embeddings().clone()),
-            ("hidden.bias".into(), bias(&self.hidden, "hidden")?),
-            ("hidden.weight".into(), self.hidden.weight().clone()),
-            ("out.bias".into(), bias(&self.out, "out")?),
-            ("out.weight".into(), self.out.weight().clone()),
-        ])
+    pub fn named_tensors(&self) -> &[(String, Tensor)] {
+        &self.tensors
     }
 
     /// Logits over the alphabet for each row of `ids` (`[batch, context]` u32 token ids).
@@ -209,5 +216,33 @@ impl CharLm {
             }
         }
         Ok(probs.len().saturating_sub(1) as u32)
+    }
+}
+
+/// Declared once, written into the model card and used by `save_pretrained`, `push_to_hub` and
+/// `from_pretrained` (the blanket impls of `hfkit::mixin::candle`).
+impl CandleModel for CharLm {
+    type Config = CharLmConfig;
+
+    const HUB_INFO: MixinInfo = MixinInfo {
+        tags: &["char-lm", "text-generation"],
+        pipeline_tag: Some("text-generation"),
+        license: Some("apache-2.0"),
+        ..CANDLE_HUB_INFO
+    };
+
+    fn config(&self) -> &CharLmConfig {
+        &self.config
+    }
+
+    fn load(cfg: &CharLmConfig, vb: VarBuilder) -> candle_core::Result<Self> {
+        CharLm::build(cfg, vb)
+    }
+
+    fn weights(&self) -> CandleWeights<'_> {
+        match &self.varmap {
+            Some(varmap) => CandleWeights::VarMap(varmap),
+            None => CandleWeights::Tensors(self.tensors.clone()),
+        }
     }
 }
