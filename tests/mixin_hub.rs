@@ -289,6 +289,37 @@ async fn card_modes_branches_and_pull_requests() {
     .await
     .unwrap();
     assert_eq!(loaded, model);
+    // Patterns: stale remote files deleted in the same commit, ignored files left out.
+    client
+        .model("acme/cards")
+        .upload_file(b"old".to_vec(), "old.bin", UploadOptions::default())
+        .await
+        .unwrap();
+    hub.clear_log();
+    model
+        .push_to_hub_with(
+            "acme/cards",
+            push_opts(&client)
+                .delete_patterns(["*.bin"])
+                .ignore_patterns(["README.md"])
+                .commit_message("cleanup"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(hub.count("POST", "/commit/main"), 1);
+    let files = remote_files(&client, "acme/cards").await;
+    assert!(!files.contains(&"old.bin".to_owned()), "{files:?}");
+    let commit = hub
+        .log()
+        .into_iter()
+        .find(|l| l.path.contains("/commit/main"))
+        .unwrap();
+    let body = String::from_utf8_lossy(&commit.body);
+    assert!(
+        body.contains("old.bin") && body.contains("deletedFile"),
+        "{body}"
+    );
+    assert!(!body.contains("README.md"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

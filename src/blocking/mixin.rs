@@ -1,4 +1,4 @@
-//! Blocking twins of the [`ModelHubMixin`](crate::mixin::ModelHubMixin) methods, as free
+//! Blocking twins of the [`crate::mixin::ModelHubMixin`] methods, as free
 //! functions (so they never clash with the async trait methods in scope).
 //!
 //! Network work runs on a background runtime thread and file work on the caller's thread, so

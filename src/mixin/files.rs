@@ -244,7 +244,8 @@ impl Resolver {
         match self {
             Resolver::Local(dir) => {
                 let p = dir.join(name);
-                Ok(if p.is_file() {
+                let is_file = tokio::fs::metadata(&p).await.is_ok_and(|m| m.is_file());
+                Ok(if is_file {
                     Lookup::Found(p)
                 } else {
                     Lookup::Missing(None)

@@ -255,8 +255,7 @@ mod tests {
         );
         let c: Cfg = decode_config(None, Path::new("c"), &Map::new(), "m").unwrap();
         assert_eq!(c, Cfg::default());
-        let unit: () = decode_config(None, Path::new("c"), &Map::new(), "m").unwrap();
-        let _ = unit;
+        decode_config::<()>(None, Path::new("c"), &Map::new(), "m").unwrap();
         #[derive(Debug, Deserialize)]
         struct Needs {
             #[allow(dead_code)]
