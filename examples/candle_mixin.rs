@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn StdError>> {
     let model = <Mlp as CandleModel>::load_trainable(&config, &varmap, vb)?;
     let xs = Tensor::rand(-1f32, 1f32, (256, 4), &device)?;
     let cols = |i: usize| xs.narrow(1, i, 1);
-    let ys = ((cols(0)? - cols(1)?)? + (cols(2)? * cols(3)? * 0.5)?)?;
+    let ys = ((cols(0)? - cols(1)?)? + ((cols(2)? * cols(3)?)? * 0.5)?)?;
     let mut opt = candle_nn::AdamW::new_lr(varmap.all_vars(), 0.01)?;
     for step in 0..=200 {
         let loss = candle_nn::loss::mse(&model.forward(&xs)?, &ys)?;
