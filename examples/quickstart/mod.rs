@@ -156,7 +156,7 @@ pub async fn run(opts: &Options, out: &mut dyn Write) -> anyhow::Result<Summary>
     }
     say!(
         out,
-        "3. push_to_hub {REPO_ID} -> hfkit mirror with writes on at {} \n   commit {}",
+        "3. push_to_hub {REPO_ID} -> hfkit mirror with writes on at {}\n   commit {}",
         mirror.url(),
         trip.commit_url
     );
