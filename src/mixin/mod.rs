@@ -70,9 +70,9 @@
 //! # Ok(()) }
 //! ```
 
-mod card;
 #[cfg(feature = "candle")]
 pub mod candle;
+mod card;
 mod checkpoint;
 mod files;
 mod load;
