@@ -51,7 +51,26 @@ enum Command {
     Repo(cmd::repo::Args),
 }
 
+/// Caps glibc's malloc arenas. glibc gives each thread that allocates concurrently an arena of its
+/// own (up to 8 per core) and keeps freed memory in each; transfers that hash and read on many
+/// blocking threads then hold far more resident memory than they use (uploading 1,000 small files:
+/// 73 MB peak RSS with the default, 45 MB with two arenas, same speed). `MALLOC_ARENA_MAX` in the
+/// environment still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: `mallopt` only sets an allocator tunable; it is called before any thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
