@@ -88,6 +88,7 @@ pub(crate) struct Inner {
 
 impl InferenceClient {
     /// The same client with a connection pool of its own (see [`HttpClient::fresh_pool`]).
+    #[cfg(feature = "blocking")]
     pub(crate) fn with_fresh_pool(&self) -> Result<Self> {
         let i = &self.inner;
         let copy = |m: &Mutex<HashMap<String, Vec<ProviderMapping>>>| {

@@ -110,6 +110,7 @@ pub use weights::{
 };
 
 pub(crate) use load::load_with;
+#[cfg(feature = "blocking")]
 pub(crate) use push::{TempFolder, prepare, push_client, save_folder, save_for_push, upload};
 pub(crate) use save::{CardWrite, save_sync};
 
