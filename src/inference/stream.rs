@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -26,6 +27,11 @@ use super::types::{
 };
 use crate::error::{Error, Result};
 use crate::http::response::redact_url;
+
+/// Finds `"error"` in an event. Built once: a one-shot `memmem::find` builds its searcher on
+/// every call, which cost more than parsing the chunk itself.
+static ERROR_KEY: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 type PlainAnswer<T> = Pin<Box<dyn Future<Output = Result<Vec<T>>> + Send>>;
@@ -232,7 +238,7 @@ impl<T: StreamChunk> EventStream<T> {
             return Some(Poll::Ready(None));
         }
         let is_error_event = ev.event.as_deref() == Some("error");
-        if is_error_event || memchr::memmem::find(data.as_bytes(), b"\"error\"").is_some() {
+        if is_error_event || ERROR_KEY.find(data.as_bytes()).is_some() {
             let v: Option<serde_json::Value> = serde_json::from_str(data).ok();
             if let Some(e) = v.as_ref().and_then(stream_error) {
                 return Some(self.fail(e));
