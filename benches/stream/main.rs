@@ -6,8 +6,9 @@
 //!    .chat_completion(stream=True)`, and a raw `reqwest` body read (no parsing) as the ceiling.
 //!    The clients run interleaved (A, B, C, D, A, …) and each row shows the median of its runs.
 //! 2. Memory: 10,000 concurrent streams held open idle (each has received its first chunk) from
-//!    a server in a child process; RSS growth of this process per stream, for hfkit's typed
-//!    stream and for a bare `reqwest::Response`.
+//!    a server in a child process; RSS growth per stream of a client process, for hfkit's typed
+//!    stream and, for reference, a bare `reqwest::Response` and a bare `bytes_stream()` of one,
+//!    each in a fresh process of its own.
 //! 3. Time to first token: request → first chunk in hand, hfkit vs a raw TCP socket that writes
 //!    the same request and reads until the first event's blank line (fresh connection each time,
 //!    interleaved, medians).
@@ -384,85 +385,109 @@ impl Drop for Child {
 }
 
 async fn idle_memory(streams: usize) -> Result<Vec<(String, f64)>> {
-    let mut child = Child(
+    let mut server = Child(
         Command::new(std::env::current_exe()?)
             .arg("--idle-server")
             .stdout(Stdio::piped())
             .spawn()?,
     );
-    let stdout = child.0.stdout.take().context("child stdout")?;
+    let stdout = server.0.stdout.take().context("child stdout")?;
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
     let addr: SocketAddr = line.trim().parse()?;
+    // Each client in a process of its own, so that neither inherits the other's freed memory.
     let mut out = Vec::new();
+    for (kind, name) in [
+        ("hfkit", "hfkit typed stream"),
+        ("reqwest", "bare reqwest::Response (reference)"),
+        ("reqwest-stream", "bare reqwest bytes_stream() (reference)"),
+    ] {
+        let o = Command::new(std::env::current_exe()?)
+            .args([
+                "--idle-client",
+                kind,
+                &addr.to_string(),
+                &streams.to_string(),
+            ])
+            .stderr(Stdio::inherit())
+            .output()?;
+        if !o.status.success() {
+            bail!("the {kind} idle client failed ({})", o.status);
+        }
+        let per_stream: f64 = String::from_utf8(o.stdout)?.trim().parse()?;
+        out.push((name.to_owned(), per_stream));
+    }
+    drop(server);
+    Ok(out)
+}
 
-    // hfkit: warm up (one stream opened and dropped), then hold `streams` of them.
+/// Holds `streams` idle streams of one client (`hfkit`, `reqwest` or `reqwest-stream`), each with its first chunk
+/// read, after one warm-up stream; prints the RSS growth per stream in bytes.
+fn idle_client_main(kind: &str, addr: SocketAddr, streams: usize) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let per_stream = rt.block_on(rt.spawn(idle_client(kind.to_owned(), addr, streams)))??;
+    println!("{per_stream}");
+    Ok(())
+}
+
+async fn idle_client(kind: String, addr: SocketAddr, streams: usize) -> Result<f64> {
     let hf = hfkit_client(addr)?;
-    let mut s = hf
-        .chat_completion([ChatMessage::user("hi")])
-        .stream()
-        .await?;
-    s.next().await.context("first chunk")??;
-    drop(s);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib()?;
-    let held: Vec<_> = futures::stream::iter(0..streams)
-        .map(|_| {
-            let hf = hf.clone();
-            async move {
+    let raw = reqwest::Client::builder().build()?;
+    let url = format!("http://{addr}/v1/chat/completions");
+    let open = move |kind: &'static str| {
+        let (hf, raw, url) = (hf.clone(), raw.clone(), url.clone());
+        async move {
+            if kind == "reqwest-stream" {
+                let r = raw.post(&url).body("{}").send().await?;
+                let mut s = Box::pin(r.bytes_stream());
+                s.next().await.context("first chunk")??;
+                return anyhow::Ok(Held::Body(s));
+            }
+            if kind == "hfkit" {
                 let mut s = hf
                     .chat_completion([ChatMessage::user("hi")])
                     .stream()
                     .await?;
                 s.next().await.context("first chunk")??;
-                anyhow::Ok(s)
+                anyhow::Ok(Held::Hfkit(Box::new(s)))
+            } else {
+                let mut r = raw.post(&url).body("{}").send().await?;
+                r.chunk().await?;
+                anyhow::Ok(Held::Reqwest(r))
             }
-        })
-        .buffer_unordered(256)
-        .collect()
-        .await;
-    let held: Vec<_> = held.into_iter().collect::<Result<_>>()?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib()?;
-    out.push((
-        "hfkit typed stream".to_owned(),
-        after.saturating_sub(before) as f64 * 1024.0 / held.len() as f64,
-    ));
-    drop(held);
-    drop(hf);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
-    // A bare reqwest response (first body chunk read), for reference.
-    let raw = reqwest::Client::builder().build()?;
-    let url = format!("http://{addr}/v1/chat/completions");
-    let mut r = raw.post(&url).body("{}").send().await?;
-    r.chunk().await?;
-    drop(r);
+        }
+    };
+    let kind: &'static str = match kind.as_str() {
+        "hfkit" => "hfkit",
+        "reqwest" => "reqwest",
+        _ => "reqwest-stream",
+    };
+    drop(open(kind).await?);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib()?;
     let held: Vec<_> = futures::stream::iter(0..streams)
-        .map(|_| {
-            let raw = raw.clone();
-            let url = url.clone();
-            async move {
-                let mut r = raw.post(&url).body("{}").send().await?;
-                r.chunk().await?;
-                anyhow::Ok(r)
-            }
-        })
+        .map(|_| open(kind))
         .buffer_unordered(256)
         .collect()
         .await;
     let held: Vec<_> = held.into_iter().collect::<Result<_>>()?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib()?;
-    out.push((
-        "bare reqwest::Response (reference)".to_owned(),
-        after.saturating_sub(before) as f64 * 1024.0 / held.len() as f64,
-    ));
+    let per_stream = after.saturating_sub(before) as f64 * 1024.0 / held.len() as f64;
     drop(held);
-    drop(child);
-    Ok(out)
+    Ok(per_stream)
+}
+
+/// One held stream (held only to be kept open).
+#[allow(dead_code)]
+enum Held {
+    // Boxed, so that every variant pays for its own size only.
+    Hfkit(Box<hfkit::inference::ChatCompletionStream>),
+    Reqwest(reqwest::Response),
+    Body(std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<Bytes>> + Send>>),
 }
 
 /// Request → first event over a fresh raw TCP connection.
@@ -518,8 +543,14 @@ async fn ttft(samples: usize) -> Result<(f64, f64)> {
 }
 
 fn main() -> Result<()> {
-    if std::env::args().any(|a| a == "--idle-server") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--idle-server") {
         return idle_server_main();
+    }
+    if let [_, flag, kind, addr, n] = args.as_slice()
+        && flag == "--idle-client"
+    {
+        return idle_client_main(kind, addr.parse()?, n.parse()?);
     }
     let rounds = env_usize("BENCH_ROUNDS", 5);
     let idle = env_usize("BENCH_IDLE_STREAMS", 10_000);

@@ -25,11 +25,15 @@
 //! # Ok::<(), hfkit::Error>(())
 //! ```
 
+use std::ops::ControlFlow;
+
 use crate::error::{Error, Result};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Largest event (or line) hfkit buffers; a server that exceeds it is cut off with an error.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024 * 1024;
+/// Above this, the buffer of a dispatched event is given back instead of kept for the next one.
+const KEEP_BUFFER_BYTES: usize = 64 * 1024;
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,17 +44,46 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// One dispatched event, borrowed from the parser or from the chunk being parsed: what
+/// [`SseParser::feed_with`] hands its callback, without copying the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The `event:` name, when the event had one.
+    pub event: Option<&'a str>,
+    /// The `data:` values, joined with `\n`.
+    pub data: &'a str,
+}
+
+impl SseEventRef<'_> {
+    /// An owned copy.
+    pub fn to_event(&self) -> SseEvent {
+        SseEvent {
+            event: self.event.map(str::to_owned),
+            data: self.data.to_owned(),
+        }
+    }
+}
+
 /// An incremental SSE parser. Feed it the body's chunks as they arrive, then call
 /// [`finish`](Self::finish) at the end of the body.
+///
+/// [`feed`](Self::feed) appends owned events to a collection; [`feed_with`](Self::feed_with)
+/// hands borrowed events to a callback that may stop the parse after any event, which is how
+/// hfkit's own streams turn one event at a time into a typed chunk without copying it.
 #[derive(Debug, Default)]
 pub struct SseParser {
     /// A line not yet terminated, carried over to the next chunk.
     line: Vec<u8>,
-    /// The first bytes of the body while they may still be a byte-order mark.
-    bom: Vec<u8>,
+    /// The data of the pending event, when it is not a single line of the current chunk.
     data: String,
+    /// The data of the pending event as a range of the chunk being parsed, when it is one line
+    /// of it (only between the calls of one `lines`; moved into `data` before it returns).
+    borrowed: Option<(usize, usize)>,
     has_data: bool,
     event: Option<String>,
+    /// How many bytes of a leading byte-order mark were seen while the body may still start
+    /// with one.
+    bom_seen: u8,
     /// The previous chunk ended with `\r`: a `\n` opening the next one belongs to it.
     after_cr: bool,
     started: bool,
@@ -66,131 +99,261 @@ impl SseParser {
     /// Parses the next chunk of the body; complete events are appended to `out`. After an error
     /// (or after [`finish`](Self::finish)) it does nothing.
     pub fn feed<E: Extend<SseEvent>>(&mut self, chunk: &[u8], out: &mut E) -> Result<()> {
+        self.feed_with(chunk, |ev| {
+            out.extend(std::iter::once(ev.to_event()));
+            ControlFlow::Continue(())
+        })
+        .map(drop)
+    }
+
+    /// Ends the body: a pending line and a pending event (without its blank line) are
+    /// dispatched.
+    pub fn finish<E: Extend<SseEvent>>(&mut self, out: &mut E) -> Result<()> {
+        self.finish_with(|ev| {
+            out.extend(std::iter::once(ev.to_event()));
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// Parses `chunk`, handing each complete event to `on_event`. The callback may return
+    /// [`ControlFlow::Break`] to stop right after that event: the call then returns how many
+    /// bytes of `chunk` it parsed, and the caller feeds the rest (`&chunk[n..]`) later, as it
+    /// would a new chunk. Otherwise it returns `chunk.len()`. After an error (or after
+    /// [`finish`](Self::finish)) it does nothing and returns `chunk.len()`.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use hfkit::inference::sse::SseParser;
+    /// let body = b"data: 1\n\ndata: 2\n\n";
+    /// let mut parser = SseParser::new();
+    /// let mut seen = Vec::new();
+    /// let n = parser.feed_with(body, |ev| {
+    ///     seen.push(ev.data.to_owned());
+    ///     ControlFlow::Break(())
+    /// })?;
+    /// assert_eq!((n, seen.as_slice()), (9, &["1".to_owned()][..]));
+    /// parser.feed_with(&body[n..], |ev| {
+    ///     seen.push(ev.data.to_owned());
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// assert_eq!(seen, ["1", "2"]);
+    /// # Ok::<(), hfkit::Error>(())
+    /// ```
+    pub fn feed_with<F>(&mut self, chunk: &[u8], mut on_event: F) -> Result<usize>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
         if self.stopped {
-            return Ok(());
+            return Ok(chunk.len());
         }
-        let r = self.feed_inner(chunk, out);
+        let r = self.feed_inner(chunk, &mut on_event);
         if r.is_err() {
             self.stopped = true;
         }
         r
     }
 
-    /// Ends the body: a pending line and a pending event (without its blank line) are
-    /// dispatched.
-    pub fn finish<E: Extend<SseEvent>>(&mut self, out: &mut E) -> Result<()> {
+    /// [`finish`](Self::finish) with a callback: the pending event, if any, goes to `on_event`.
+    pub fn finish_with<F>(&mut self, mut on_event: F) -> Result<()>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
         if self.stopped {
             return Ok(());
         }
         self.stopped = true;
         if !self.started {
+            // The start of a byte-order mark that the body ended in: an unfinished first line.
             self.started = true;
-            let head = std::mem::take(&mut self.bom);
-            self.lines(&head, out)?;
+            self.line
+                .extend_from_slice(&BOM[..usize::from(self.bom_seen)]);
         }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.process(&line, out)?;
+            // A pending line is never empty, so it cannot dispatch: only the call below can.
+            let _ = self.process(&line, 0, line.len(), false, &mut on_event)?;
         }
-        self.dispatch(out);
+        let _ = self.dispatch(&[], &mut on_event)?;
         Ok(())
     }
 
-    fn feed_inner<E: Extend<SseEvent>>(&mut self, chunk: &[u8], out: &mut E) -> Result<()> {
-        if self.started {
-            return self.lines(chunk, out);
+    fn feed_inner<F>(&mut self, chunk: &[u8], f: &mut F) -> Result<usize>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
+        let mut skip = 0;
+        if !self.started {
+            while usize::from(self.bom_seen) < BOM.len()
+                && skip < chunk.len()
+                && chunk[skip] == BOM[usize::from(self.bom_seen)]
+            {
+                self.bom_seen += 1;
+                skip += 1;
+            }
+            if usize::from(self.bom_seen) < BOM.len() {
+                if skip == chunk.len() {
+                    // Still possibly a byte-order mark: wait for more.
+                    return Ok(chunk.len());
+                }
+                // Not one: the bytes that looked like its start begin the first line (they hold
+                // no line break).
+                self.line
+                    .extend_from_slice(&BOM[..usize::from(self.bom_seen)]);
+            }
+            self.started = true;
         }
-        let take = chunk.len().min(BOM.len() - self.bom.len());
-        self.bom.extend_from_slice(&chunk[..take]);
-        if self.bom.len() < BOM.len() && BOM.starts_with(&self.bom) {
-            return Ok(());
-        }
-        self.started = true;
-        let head = std::mem::take(&mut self.bom);
-        if head != BOM {
-            self.lines(&head, out)?;
-        }
-        self.lines(&chunk[take..], out)
+        let rest = &chunk[skip..];
+        Ok(match self.lines(rest, f)? {
+            Some(n) => skip + n,
+            None => chunk.len(),
+        })
     }
 
-    fn lines<E: Extend<SseEvent>>(&mut self, bytes: &[u8], out: &mut E) -> Result<()> {
-        let mut rest = bytes;
-        if self.after_cr && !rest.is_empty() {
+    /// Splits `bytes` into lines; `Some(n)` when the callback stopped after `n` bytes.
+    fn lines<F>(&mut self, bytes: &[u8], f: &mut F) -> Result<Option<usize>>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
+        let mut pos = 0;
+        if self.after_cr && !bytes.is_empty() {
             self.after_cr = false;
-            if rest[0] == b'\n' {
-                rest = &rest[1..];
+            if bytes[0] == b'\n' {
+                pos = 1;
             }
         }
-        while let Some(i) = memchr::memchr2(b'\n', b'\r', rest) {
-            if self.line.is_empty() {
-                self.process(&rest[..i], out)?;
+        while let Some(off) = memchr::memchr2(b'\n', b'\r', &bytes[pos..]) {
+            let end = pos + off;
+            let flow = if self.line.is_empty() {
+                self.process(bytes, pos, end, true, f)?
             } else {
                 let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(&rest[..i]);
-                self.process(&line, out)?;
+                line.extend_from_slice(&bytes[pos..end]);
+                let flow = self.process(&line, 0, line.len(), false, f);
                 line.clear();
                 self.line = line;
-            }
-            let cr = rest[i] == b'\r';
-            rest = &rest[i + 1..];
-            if cr {
-                match rest.first() {
-                    Some(b'\n') => rest = &rest[1..],
+                flow?
+            };
+            pos = end + 1;
+            if bytes[end] == b'\r' {
+                match bytes.get(pos) {
+                    Some(b'\n') => pos += 1,
                     Some(_) => {}
                     None => self.after_cr = true,
                 }
             }
+            if flow.is_break() {
+                // A break comes right after a dispatch: nothing is borrowed from `bytes`.
+                return Ok(Some(pos));
+            }
         }
+        self.own_borrowed(bytes)?;
+        let rest = &bytes[pos..];
         if self.line.len() + rest.len() > MAX_EVENT_BYTES {
             return Err(too_big());
         }
         self.line.extend_from_slice(rest);
-        Ok(())
+        Ok(None)
     }
 
-    fn process<E: Extend<SseEvent>>(&mut self, line: &[u8], out: &mut E) -> Result<()> {
+    /// One line, `buf[start..end]`; with `in_chunk`, `buf` is the chunk being parsed and a data
+    /// value may stay there, borrowed, until its event is dispatched.
+    fn process<F>(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        in_chunk: bool,
+        f: &mut F,
+    ) -> Result<ControlFlow<()>>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
+        let line = &buf[start..end];
         let Some(&first) = line.first() else {
-            self.dispatch(out);
-            return Ok(());
+            return self.dispatch(buf, f);
         };
         if first == b':' {
-            return Ok(());
+            return Ok(ControlFlow::Continue(()));
         }
-        let (field, value) = match memchr::memchr(b':', line) {
+        let (field, value_start) = match memchr::memchr(b':', line) {
             Some(i) => {
-                let v = &line[i + 1..];
-                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+                let v = start + i + 1;
+                (
+                    &line[..i],
+                    if buf.get(v) == Some(&b' ') { v + 1 } else { v },
+                )
             }
-            None => (line, &[][..]),
+            None => (line, end),
         };
+        // A space right after the colon is not part of the value, but only one, and only
+        // inside this line.
+        let value_start = value_start.min(end);
         match field {
             b"data" => {
-                let v = utf8(value)?;
-                if self.data.len() + v.len() > MAX_EVENT_BYTES {
-                    return Err(too_big());
+                if in_chunk && !self.has_data {
+                    self.borrowed = Some((value_start, end));
+                } else {
+                    if in_chunk {
+                        self.own_borrowed(buf)?;
+                    }
+                    let v = utf8(&buf[value_start..end])?;
+                    if self.data.len() + v.len() + 1 > MAX_EVENT_BYTES {
+                        return Err(too_big());
+                    }
+                    if self.has_data {
+                        self.data.push('\n');
+                    }
+                    self.data.push_str(v);
                 }
-                if self.has_data {
-                    self.data.push('\n');
-                }
-                self.data.push_str(v);
                 self.has_data = true;
             }
-            b"event" => self.event = Some(utf8(value)?.to_owned()),
+            b"event" => self.event = Some(utf8(&buf[value_start..end])?.to_owned()),
             _ => {}
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Moves a data value borrowed from `buf` into the parser's own buffer.
+    fn own_borrowed(&mut self, buf: &[u8]) -> Result<()> {
+        if let Some((s, e)) = self.borrowed.take() {
+            let v = utf8(&buf[s..e])?;
+            if self.data.len() + v.len() > MAX_EVENT_BYTES {
+                return Err(too_big());
+            }
+            self.data.push_str(v);
         }
         Ok(())
     }
 
-    fn dispatch<E: Extend<SseEvent>>(&mut self, out: &mut E) {
-        if self.has_data {
-            self.has_data = false;
-            out.extend(std::iter::once(SseEvent {
-                event: self.event.take(),
-                data: std::mem::take(&mut self.data),
-            }));
-        } else {
+    /// Ends the pending event (a blank line, or the end of the body).
+    fn dispatch<F>(&mut self, buf: &[u8], f: &mut F) -> Result<ControlFlow<()>>
+    where
+        F: FnMut(SseEventRef<'_>) -> ControlFlow<()>,
+    {
+        if !self.has_data {
             self.event = None;
+            return Ok(ControlFlow::Continue(()));
         }
+        self.has_data = false;
+        let event = self.event.take();
+        let flow = match self.borrowed.take() {
+            Some((s, e)) => f(SseEventRef {
+                event: event.as_deref(),
+                data: utf8(&buf[s..e])?,
+            }),
+            None => {
+                let flow = f(SseEventRef {
+                    event: event.as_deref(),
+                    data: &self.data,
+                });
+                self.data.clear();
+                if self.data.capacity() > KEEP_BUFFER_BYTES {
+                    self.data = String::new();
+                }
+                flow
+            }
+        };
+        Ok(flow)
     }
 }
 
@@ -207,232 +370,4 @@ fn too_big() -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn ev(data: &str) -> SseEvent {
-        SseEvent {
-            event: None,
-            data: data.into(),
-        }
-    }
-
-    fn parse_chunks(chunks: &[&[u8]]) -> Result<Vec<SseEvent>> {
-        let mut p = SseParser::new();
-        let mut out = Vec::new();
-        for c in chunks {
-            p.feed(c, &mut out)?;
-        }
-        p.finish(&mut out)?;
-        Ok(out)
-    }
-
-    fn parse(s: &[u8]) -> Vec<SseEvent> {
-        parse_chunks(&[s]).unwrap()
-    }
-
-    #[test]
-    fn data_with_and_without_space() {
-        assert_eq!(parse(b"data:{}\n\ndata: {}\n\n"), vec![ev("{}"), ev("{}")]);
-        // Only one space is removed.
-        assert_eq!(parse(b"data:  x\n\n"), vec![ev(" x")]);
-        // A field without a colon has an empty value.
-        assert_eq!(parse(b"data\n\n"), vec![ev("")]);
-    }
-
-    #[test]
-    fn line_endings() {
-        let want = vec![ev("a"), ev("b")];
-        assert_eq!(parse(b"data: a\n\ndata: b\n\n"), want);
-        assert_eq!(parse(b"data: a\r\n\r\ndata: b\r\n\r\n"), want);
-        assert_eq!(parse(b"data: a\r\rdata: b\r\r"), want);
-        assert_eq!(parse(b"data: a\r\n\ndata: b\n\r"), want);
-    }
-
-    #[test]
-    fn crlf_split_across_chunks_is_one_break() {
-        let got = parse_chunks(&[b"data: a\r", b"\n", b"\r", b"\ndata: b\r\n\r", b"\n"]).unwrap();
-        assert_eq!(got, vec![ev("a"), ev("b")]);
-        // A CR at the end of a chunk followed by data: the CR alone ended the line.
-        let got = parse_chunks(&[b"data: a\r", b"\r", b"data: b\r", b"\r"]).unwrap();
-        assert_eq!(got, vec![ev("a"), ev("b")]);
-    }
-
-    #[test]
-    fn utf8_split_across_chunks() {
-        let s = "data: h\u{e9}llo \u{1F600}\n\n".as_bytes();
-        let cut = s.iter().position(|&b| b == 0xF0).unwrap() + 2;
-        let got = parse_chunks(&[&s[..9], &s[9..cut], &s[cut..]]).unwrap();
-        assert_eq!(got, vec![ev("h\u{e9}llo \u{1F600}")]);
-    }
-
-    #[test]
-    fn multi_line_data_is_joined() {
-        assert_eq!(
-            parse(b"data: line one\ndata:line two\ndata\n\n"),
-            vec![ev("line one\nline two\n")]
-        );
-    }
-
-    #[test]
-    fn comments_keep_alives_ids_retries_ignored() {
-        let got = parse(b": keep-alive\n\n:\n\nid: 7\nretry: 100\nfoo: bar\ndata: x\n\nid: 8\n\n");
-        assert_eq!(got, vec![ev("x")]);
-    }
-
-    #[test]
-    fn event_names() {
-        let got = parse(b"event: error\ndata: {\"error\":\"boom\"}\n\ndata: after\n\nevent: x\n\n");
-        assert_eq!(
-            got,
-            vec![
-                SseEvent {
-                    event: Some("error".into()),
-                    data: "{\"error\":\"boom\"}".into()
-                },
-                ev("after")
-            ]
-        );
-    }
-
-    #[test]
-    fn bom_is_stripped_even_when_split() {
-        assert_eq!(parse(b"\xEF\xBB\xBFdata: a\n\n"), vec![ev("a")]);
-        let got = parse_chunks(&[b"\xEF", b"\xBB", b"\xBFdata: a\n\n"]).unwrap();
-        assert_eq!(got, vec![ev("a")]);
-        // Only a leading one.
-        let got = parse(b"data: a\n\n\xEF\xBB\xBFdata: b\n\n");
-        assert_eq!(got, vec![ev("a")]);
-        // Short bodies that are not a BOM still parse.
-        assert_eq!(parse_chunks(&[b"d", b"ata: a"]).unwrap(), vec![ev("a")]);
-    }
-
-    #[test]
-    fn final_event_without_blank_line() {
-        assert_eq!(parse(b"data: a\n\ndata: b"), vec![ev("a"), ev("b")]);
-        assert_eq!(parse(b"data: a\n\ndata: b\n"), vec![ev("a"), ev("b")]);
-        assert_eq!(parse(b"data: a\r\rdata: b\r"), vec![ev("a"), ev("b")]);
-        assert_eq!(parse(b""), vec![]);
-        assert_eq!(parse(b": only a comment"), vec![]);
-    }
-
-    #[test]
-    fn invalid_utf8_is_one_error_then_nothing() {
-        let mut p = SseParser::new();
-        let mut out = Vec::new();
-        p.feed(b"data: ok\n\n", &mut out).unwrap();
-        let e = p.feed(b"data: \xFF\xFE\n\n", &mut out).unwrap_err();
-        assert!(
-            matches!(e, Error::Stream { ref message, .. } if message.contains("UTF-8")),
-            "{e}"
-        );
-        p.feed(b"data: more\n\n", &mut out).unwrap();
-        p.finish(&mut out).unwrap();
-        assert_eq!(out, vec![ev("ok")]);
-        // A UTF-8 character cut at the very end of the body.
-        assert!(parse_chunks(&[b"data: \xC3"]).is_err());
-    }
-
-    #[test]
-    fn recorded_tgi_and_chat_shapes() {
-        let body = b"data:{\"index\":1,\"token\":{\"id\":3}}\n\n\ndata: [DONE]\n\n";
-        assert_eq!(
-            parse(body),
-            vec![ev("{\"index\":1,\"token\":{\"id\":3}}"), ev("[DONE]")]
-        );
-    }
-
-    /// A model stream: events, each a list of data lines and an optional name, with the
-    /// surrounding noise a server may add.
-    #[derive(Debug, Clone)]
-    struct Model {
-        bom: bool,
-        eol: u8,
-        events: Vec<(Option<String>, Vec<String>, bool)>,
-        final_blank: bool,
-    }
-
-    fn model() -> impl Strategy<Value = Model> {
-        let value = "[a-z \u{e9}\u{20ac}\u{1F600}{}\":,\\[\\]]{0,10}";
-        let event = (
-            proptest::option::of("[a-z]{1,6}"),
-            proptest::collection::vec(value, 1..4),
-            any::<bool>(),
-        );
-        (
-            any::<bool>(),
-            0u8..3,
-            proptest::collection::vec(event, 0..6),
-            any::<bool>(),
-        )
-            .prop_map(|(bom, eol, events, final_blank)| Model {
-                bom,
-                eol,
-                events,
-                final_blank,
-            })
-    }
-
-    fn render(m: &Model) -> (Vec<u8>, Vec<SseEvent>) {
-        let eol: &[u8] = match m.eol {
-            0 => b"\n",
-            1 => b"\r\n",
-            _ => b"\r",
-        };
-        let mut out = Vec::new();
-        let mut want = Vec::new();
-        if m.bom {
-            out.extend_from_slice(BOM);
-        }
-        let n = m.events.len();
-        for (i, (name, lines, no_space)) in m.events.iter().enumerate() {
-            out.extend_from_slice(b": keep-alive");
-            out.extend_from_slice(eol);
-            if let Some(name) = name {
-                out.extend_from_slice(format!("event: {name}").as_bytes());
-                out.extend_from_slice(eol);
-            }
-            for l in lines {
-                let sep = if *no_space && !l.starts_with(' ') {
-                    "data:"
-                } else {
-                    "data: "
-                };
-                out.extend_from_slice(format!("{sep}{l}").as_bytes());
-                out.extend_from_slice(eol);
-            }
-            if i + 1 < n || m.final_blank {
-                out.extend_from_slice(eol);
-            }
-            want.push(SseEvent {
-                event: name.clone(),
-                data: lines.join("\n"),
-            });
-        }
-        (out, want)
-    }
-
-    proptest! {
-        #[test]
-        fn any_chunking_gives_the_same_events(
-            m in model(),
-            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..12),
-        ) {
-            let (bytes, want) = render(&m);
-            let mut at: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
-            at.sort_unstable();
-            let mut chunks: Vec<&[u8]> = Vec::new();
-            let mut prev = 0;
-            for a in at {
-                chunks.push(&bytes[prev..a]);
-                prev = a;
-            }
-            chunks.push(&bytes[prev..]);
-            prop_assert_eq!(parse_chunks(&chunks).unwrap(), want.clone());
-            // Byte by byte too.
-            let single: Vec<&[u8]> = bytes.chunks(1).collect();
-            prop_assert_eq!(parse_chunks(&single).unwrap(), want);
-        }
-    }
-}
+mod tests;

@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::LazyLock;
 use std::task::{Context, Poll};
@@ -20,7 +21,7 @@ use bytes::Bytes;
 use futures::Stream;
 use serde::de::DeserializeOwned;
 
-use super::sse::{SseEvent, SseParser};
+use super::sse::{SseEventRef, SseParser};
 use super::types::{
     ChatCompletionAccumulator, ChatCompletionOutput, ChatCompletionStreamOutput,
     TextGenerationStreamOutput,
@@ -45,8 +46,14 @@ pub struct EventStream<T> {
     /// A 200 JSON answer (not `text/event-stream`): its body, read to the end and parsed once.
     json: Option<PlainAnswer<T>>,
     parser: SseParser,
-    events: VecDeque<SseEvent>,
+    /// The body piece being parsed and how much of it is parsed: events are turned into chunks
+    /// one at a time, straight from the bytes hyper read.
+    piece: Bytes,
+    at: usize,
+    /// Chunks already made (a plain JSON answer, or the end of the body).
     ready: VecDeque<T>,
+    /// How the stream ends once `ready` is drained, when that is an error.
+    failure: Option<Error>,
     url: String,
     idle: Option<Duration>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -186,8 +193,10 @@ impl<T: StreamChunk> EventStream<T> {
             body: None,
             json: None,
             parser: SseParser::new(),
-            events: VecDeque::new(),
+            piece: Bytes::new(),
+            at: 0,
             ready: VecDeque::new(),
+            failure: None,
             url: url.clone(),
             idle,
             sleep: None,
@@ -219,7 +228,9 @@ impl<T: StreamChunk> EventStream<T> {
         self.body = None;
         self.json = None;
         self.sleep = None;
-        self.events.clear();
+        self.piece = Bytes::new();
+        self.at = 0;
+        self.ready.clear();
     }
 
     fn fail(&mut self, e: Error) -> Poll<Option<Result<T>>> {
@@ -227,43 +238,97 @@ impl<T: StreamChunk> EventStream<T> {
         Poll::Ready(Some(Err(e)))
     }
 
-    /// Turns one event into a chunk, the end, an error, or nothing (empty data).
-    fn event(&mut self, ev: SseEvent) -> Option<Poll<Option<Result<T>>>> {
-        let data = ev.data.trim();
-        if data.is_empty() {
-            return None;
-        }
-        if data == "[DONE]" {
-            self.stop();
-            return Some(Poll::Ready(None));
-        }
-        let is_error_event = ev.event.as_deref() == Some("error");
-        if is_error_event || ERROR_KEY.find(data.as_bytes()).is_some() {
-            let v: Option<serde_json::Value> = serde_json::from_str(data).ok();
-            if let Some(e) = v.as_ref().and_then(stream_error) {
-                return Some(self.fail(e));
-            }
-            if is_error_event {
-                return Some(self.fail(Error::stream(format!(
-                    "the server sent an error event: {}",
-                    shorten(data)
-                ))));
-            }
-        }
-        match serde_json::from_str::<T>(data) {
-            Ok(chunk) => {
+    /// Hands out what one event became.
+    fn apply(&mut self, outcome: Outcome<T>) -> Poll<Option<Result<T>>> {
+        match outcome {
+            Outcome::Chunk(chunk) => {
                 self.delivered += 1;
-                Some(Poll::Ready(Some(Ok(chunk))))
+                Poll::Ready(Some(Ok(chunk)))
             }
-            Err(e) => Some(self.fail(Error::MalformedResponse {
-                url: self.url.clone(),
-                message: format!(
-                    "event {} of the stream is not the expected chunk ({e}): {}",
-                    self.delivered + 1,
-                    shorten(data)
-                ),
-            })),
+            Outcome::Done => {
+                self.stop();
+                Poll::Ready(None)
+            }
+            Outcome::Fail(e) => self.fail(e),
         }
+    }
+
+    /// The body ended: a pending event (without its blank line) still counts.
+    fn end_of_body(&mut self) {
+        self.eof = true;
+        self.body = None;
+        self.sleep = None;
+        let (url, delivered) = (&self.url, self.delivered);
+        let mut outcomes = Vec::new();
+        let r = self.parser.finish_with(|ev| {
+            outcomes.extend(classify::<T>(ev, url, delivered));
+            ControlFlow::Continue(())
+        });
+        if let Err(e) = r {
+            outcomes.push(Outcome::Fail(e));
+        }
+        for o in outcomes {
+            match o {
+                Outcome::Chunk(c) => self.ready.push_back(c),
+                Outcome::Done => break,
+                Outcome::Fail(e) => {
+                    self.failure = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// What one event (with data) is.
+enum Outcome<T> {
+    Chunk(T),
+    /// `[DONE]`.
+    Done,
+    Fail(Error),
+}
+
+/// Turns one event into a chunk, the end, an error, or nothing (empty data).
+fn classify<T: StreamChunk>(ev: SseEventRef<'_>, url: &str, delivered: u64) -> Option<Outcome<T>> {
+    let data = ev.data.trim();
+    if data.is_empty() {
+        return None;
+    }
+    Some(outcome(ev.event, data, url, delivered))
+}
+
+fn outcome<T: StreamChunk>(
+    event: Option<&str>,
+    data: &str,
+    url: &str,
+    delivered: u64,
+) -> Outcome<T> {
+    if data == "[DONE]" {
+        return Outcome::Done;
+    }
+    let is_error_event = event == Some("error");
+    if is_error_event || ERROR_KEY.find(data.as_bytes()).is_some() {
+        let v: Option<serde_json::Value> = serde_json::from_str(data).ok();
+        if let Some(e) = v.as_ref().and_then(stream_error) {
+            return Outcome::Fail(e);
+        }
+        if is_error_event {
+            return Outcome::Fail(Error::stream(format!(
+                "the server sent an error event: {}",
+                shorten(data)
+            )));
+        }
+    }
+    match serde_json::from_str::<T>(data) {
+        Ok(chunk) => Outcome::Chunk(chunk),
+        Err(e) => Outcome::Fail(Error::MalformedResponse {
+            url: url.to_owned(),
+            message: format!(
+                "event {} of the stream is not the expected chunk ({e}): {}",
+                delivered + 1,
+                shorten(data)
+            ),
+        }),
     }
 }
 
@@ -367,14 +432,37 @@ impl<T: StreamChunk> Stream for EventStream<T> {
                     Poll::Ready(Err(e)) => return this.fail(e),
                 }
             }
-            while let Some(ev) = this.events.pop_front() {
-                if let Some(p) = this.event(ev) {
-                    return p;
+            if this.at < this.piece.len() {
+                let (url, delivered) = (&this.url, this.delivered);
+                let mut outcome = None;
+                let parsed = this.parser.feed_with(&this.piece[this.at..], |ev| {
+                    outcome = classify::<T>(ev, url, delivered);
+                    match outcome {
+                        None => ControlFlow::Continue(()),
+                        Some(_) => ControlFlow::Break(()),
+                    }
+                });
+                match parsed {
+                    Ok(n) => this.at += n,
+                    Err(e) => return this.fail(e),
                 }
+                if this.at >= this.piece.len() {
+                    // Let go of hyper's buffer as soon as it is parsed.
+                    this.piece = Bytes::new();
+                    this.at = 0;
+                }
+                if let Some(o) = outcome {
+                    return this.apply(o);
+                }
+                continue;
             }
             if this.eof {
+                let failure = this.failure.take();
                 this.stop();
-                return Poll::Ready(None);
+                return match failure {
+                    Some(e) => Poll::Ready(Some(Err(e))),
+                    None => Poll::Ready(None),
+                };
             }
             let Some(body) = this.body.as_mut() else {
                 this.stop();
@@ -383,9 +471,8 @@ impl<T: StreamChunk> Stream for EventStream<T> {
             match body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(bytes))) => {
                     this.sleep = None;
-                    if let Err(e) = this.parser.feed(&bytes, &mut this.events) {
-                        return this.fail(e);
-                    }
+                    this.piece = bytes;
+                    this.at = 0;
                 }
                 Poll::Ready(Some(Err(e))) => {
                     let err = if e.is_timeout() {
@@ -400,14 +487,7 @@ impl<T: StreamChunk> Stream for EventStream<T> {
                     };
                     return this.fail(err);
                 }
-                Poll::Ready(None) => {
-                    this.eof = true;
-                    this.body = None;
-                    this.sleep = None;
-                    if let Err(e) = this.parser.finish(&mut this.events) {
-                        return this.fail(e);
-                    }
-                }
+                Poll::Ready(None) => this.end_of_body(),
                 Poll::Pending => {
                     if let Some(idle) = this.idle {
                         let sleep = this
@@ -476,48 +556,4 @@ impl EventStream<ChatCompletionStreamOutput> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_payloads() {
-        let e = stream_error(&serde_json::json!({"error":"Input validation error: too long","error_type":"validation"}))
-            .unwrap();
-        assert_eq!(
-            e.to_string(),
-            "stream error: Input validation error: too long (validation)"
-        );
-        assert_eq!(e.error_type(), Some("validation"));
-        let e = stream_error(
-            &serde_json::json!({"error":{"message":"bad tool","http_status_code":422}}),
-        )
-        .unwrap();
-        assert_eq!(e.to_string(), "stream error: bad tool (status 422)");
-        assert!(matches!(
-            &e,
-            Error::Stream { message, error_type: None, status_hint: Some(422) } if message == "bad tool"
-        ));
-        let e = stream_error(&serde_json::json!({"error":{"message":"nope","type":"invalid_request_error","code":null}}))
-            .unwrap();
-        assert_eq!(e.error_type(), Some("invalid_request_error"));
-        assert!(stream_error(&serde_json::json!({"error":null,"x":1})).is_none());
-        assert!(stream_error(&serde_json::json!({"token":{}})).is_none());
-    }
-
-    #[test]
-    fn plain_answers_become_chunks() {
-        let c = TextGenerationStreamOutput::from_plain(
-            serde_json::json!([{"generated_text":"hi","details":{"finish_reason":"length","generated_tokens":1,"seed":null,"prefill":[],"tokens":[]}}]),
-        )
-        .unwrap();
-        assert_eq!(c[0].generated_text.as_deref(), Some("hi"));
-        assert_eq!(c[0].details.as_ref().unwrap().finish_reason, "length");
-        let c = ChatCompletionStreamOutput::from_plain(serde_json::json!({
-            "id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"yo"},"finish_reason":"stop"}]
-        }))
-        .unwrap();
-        assert_eq!(c[0].delta_text(), Some("yo"));
-        assert_eq!(c[0].finish_reason(), Some("stop"));
-        assert!(TextGenerationStreamOutput::from_plain(serde_json::json!({"x":1})).is_none());
-    }
-}
+mod tests;
