@@ -2,7 +2,7 @@
 # Runs the streaming benchmark (benches/stream/, release build) and prints its table.
 # 10,000 idle streams need as many open files in the bench process (and in its server child): the
 # soft limit is raised to the hard one. Python: HFKIT_TEST_PYTHON, else .venv/bin/python (made by
-# `bash .ci/run`). Knobs: BENCH_ROUNDS (5), BENCH_IDLE_STREAMS (10000), BENCH_TTFT_SAMPLES (300),
+# `bash .ci/run`). Knobs: BENCH_ROUNDS (15), BENCH_IDLE_STREAMS (10000), BENCH_TTFT_SAMPLES (300),
 # BENCH_ONLY=hfkit (hfkit's throughput row alone, for profiling).
 set -euo pipefail
 cd "$(dirname "$0")/.."

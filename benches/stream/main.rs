@@ -15,7 +15,7 @@
 //!
 //! Run it with `bash benches/stream_throughput.sh` (raises the open-file limit, finds Python).
 //! Environment: `HFKIT_TEST_PYTHON` (the Python with huggingface_hub 2.4.0; default
-//! `.venv/bin/python`), `BENCH_ROUNDS` (default 5), `BENCH_IDLE_STREAMS` (default 10000),
+//! `.venv/bin/python`), `BENCH_ROUNDS` (default 15; Python runs in the first three), `BENCH_IDLE_STREAMS` (default 10000),
 //! `BENCH_TTFT_SAMPLES` (default 300).
 
 use std::collections::HashMap;
@@ -552,7 +552,7 @@ fn main() -> Result<()> {
     {
         return idle_client_main(kind, addr.parse()?, n.parse()?);
     }
-    let rounds = env_usize("BENCH_ROUNDS", 5);
+    let rounds = env_usize("BENCH_ROUNDS", 15);
     let idle = env_usize("BENCH_IDLE_STREAMS", 10_000);
     let samples = env_usize("BENCH_TTFT_SAMPLES", 300);
     let rt = tokio::runtime::Builder::new_multi_thread()
