@@ -240,6 +240,21 @@ fn env_prints_the_endpoint() {
     );
 }
 
+/// A reader that goes away (`hfkit env | head -1`) ends the command quietly: no panic, no error
+/// line, exit status 0.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = hfkit_command(&["env"], &[])
+        .stdout(Stdio::from(writer))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// `login` checks the token against the mirror and stores it where Python reads it; `whoami`
 /// uses it; `logout` removes it.
 #[test]

@@ -1,6 +1,21 @@
 //! `hfkit`: the Hugging Face Hub from the shell — downloads into the shared cache, cache
 //! management, tokens, and a local Hub mirror.
 
+/// `println!` for command output: a failed write (stdout closed) is an `Err` of the enclosing
+/// command instead of a panic, and `main` ends quietly on a broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// `print!` for command output (see `outln!`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))?
+    };
+}
+
 mod cmd;
 mod progress;
 
@@ -92,6 +107,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`hfkit chat … | head`): stop quietly, as Unix tools do.
+        Err(hfkit::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -124,4 +143,13 @@ fn max_level() -> tracing::Level {
         "error" | "critical" => tracing::Level::ERROR,
         _ => tracing::Level::WARN,
     }
+}
+
+/// Writes command output to stdout.
+fn write_stdout(args: std::fmt::Arguments<'_>) -> hfkit::Result<()> {
+    use std::io::Write;
+    std::io::stdout()
+        .lock()
+        .write_fmt(args)
+        .map_err(|e| hfkit::Error::io("writing to stdout", e))
 }

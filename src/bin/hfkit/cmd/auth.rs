@@ -36,13 +36,13 @@ pub fn whoami(a: WhoamiArgs) -> Result<()> {
     let me = hub.whoami()?;
     if a.json {
         let text = serde_json::to_string_pretty(&me).map_err(|e| Error::json("whoami", e))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
-    println!("{}", me.name);
+    outln!("{}", me.name);
     let orgs: Vec<&str> = me.orgs.iter().map(|o| o.name.as_str()).collect();
     if !orgs.is_empty() {
-        println!("orgs: {}", orgs.join(","));
+        outln!("orgs: {}", orgs.join(","));
     }
     Ok(())
 }

@@ -100,11 +100,11 @@ pub fn scan(a: ScanArgs) -> Result<()> {
     if a.json {
         let text = serde_json::to_string_pretty(&to_json(&info))
             .map_err(|e| Error::json("scan result", e))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
-    print!("{}", info.export_as_table(a.verbose));
-    println!(
+    out!("{}", info.export_as_table(a.verbose));
+    outln!(
         "\nDone in the cache {}: {} repo(s), {} on disk.",
         dir.display(),
         info.repos.len(),
@@ -179,6 +179,6 @@ pub fn delete(a: DeleteArgs) -> Result<()> {
     for w in plan.execute() {
         eprintln!("warning: {w}");
     }
-    println!("Freed {}.", plan.expected_freed_size_str());
+    outln!("Freed {}.", plan.expected_freed_size_str());
     Ok(())
 }

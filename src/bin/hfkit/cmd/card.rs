@@ -83,11 +83,11 @@ fn show<D: CardData>(a: ShowArgs) -> Result<()> {
     let card = RepoCard::<D>::load_with(&path, opts)?;
     if a.json {
         let dict = serde_json::Value::Object(card.to_python_dict());
-        println!("{dict}");
+        outln!("{dict}");
     } else if card.data().map().is_empty() {
-        println!("(no metadata)");
+        outln!("(no metadata)");
     } else {
-        println!("{}", card.metadata_yaml());
+        outln!("{}", card.metadata_yaml());
     }
     Ok(())
 }
@@ -97,7 +97,7 @@ fn validate<D: CardData>(a: ValidateArgs) -> Result<()> {
     if card.data().map().is_empty() {
         eprintln!("warning: the card has no metadata");
     }
-    println!(
+    outln!(
         "{}: valid {} card (local checks)",
         a.path.display(),
         D::REPO_TYPE.as_str()
@@ -112,7 +112,7 @@ fn validate<D: CardData>(a: ValidateArgs) -> Result<()> {
         for w in &report.warnings {
             eprintln!("warning (Hub): {w}");
         }
-        println!("{}: accepted by the Hub", a.path.display());
+        outln!("{}: accepted by the Hub", a.path.display());
     }
     Ok(())
 }

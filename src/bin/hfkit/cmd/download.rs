@@ -84,6 +84,6 @@ pub fn run(a: Args) -> Result<()> {
         }
         repo.snapshot_with(opts)?
     };
-    println!("{}", path.display());
+    outln!("{}", path.display());
     Ok(())
 }

@@ -158,14 +158,14 @@ fn emit_media(a: &Args, out: &BinaryOutput, image: Option<&image::DynamicImage>)
         desc["width"] = img.width().into();
         desc["height"] = img.height().into();
     }
-    println!("{desc}");
+    outln!("{desc}");
     Ok(())
 }
 
 /// Writes each clip to `--output` (one clip) or `STEM-N.EXT` (several) and describes them.
 fn emit_clips(a: &Args, clips: &[AudioToAudioOutput]) -> Result<()> {
     let Some(path) = &a.output else {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&to_json(clips)?).map_err(|e| Error::json("answer", e))?
         );
@@ -195,7 +195,7 @@ fn emit_clips(a: &Args, clips: &[AudioToAudioOutput]) -> Result<()> {
             "bytes": clip.blob.len(),
         }));
     }
-    println!("{}", Value::Array(described));
+    outln!("{}", Value::Array(described));
     Ok(())
 }
 
@@ -458,12 +458,12 @@ pub fn run(a: Args) -> Result<()> {
         Some(path) => {
             std::fs::write(path, text.as_bytes())
                 .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"output": path, "bytes": text.len(), "content_type": "application/json"})
             );
         }
-        None => println!("{text}"),
+        None => outln!("{text}"),
     }
     Ok(())
 }
@@ -473,7 +473,7 @@ fn emit_raw(a: &Args, body: &[u8]) -> Result<()> {
         Some(path) => {
             std::fs::write(path, body)
                 .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"output": path, "bytes": body.len()})
             );

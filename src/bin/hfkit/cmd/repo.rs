@@ -110,7 +110,7 @@ pub fn run(a: Args) -> Result<()> {
             if let Some(sdk) = space_sdk {
                 req = req.space_sdk(sdk);
             }
-            println!("{}", hub.create_repo(req)?.url);
+            outln!("{}", hub.create_repo(req)?.url);
         }
         Action::Delete { target, missing_ok } => {
             let repo_type: RepoType = target.repo_type.parse()?;

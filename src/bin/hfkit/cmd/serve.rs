@@ -66,7 +66,7 @@ pub fn run(a: Args) -> Result<()> {
         }
         let running = mirror.serve(SocketAddr::new(a.host, a.port)).await?;
         // The URL goes to stdout so scripts can read it; everything else to stderr.
-        println!("{}", running.url());
+        outln!("{}", running.url());
         eprintln!(
             "Serving {} at {} (HF_ENDPOINT={}); Ctrl-C to stop.",
             a.root.display(),

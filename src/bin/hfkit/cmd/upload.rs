@@ -116,6 +116,6 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(pr) = &info.pr_url {
         eprintln!("Pull request: {pr}");
     }
-    println!("{}", info.commit_url);
+    outln!("{}", info.commit_url);
     Ok(())
 }

@@ -81,6 +81,6 @@ pub fn run(a: Args) -> Result<()> {
         opts = opts.progress(b);
     }
     let info = repo.upload_large_folder(a.local_path.clone(), opts)?;
-    println!("{}", info.commit_url);
+    outln!("{}", info.commit_url);
     Ok(())
 }
