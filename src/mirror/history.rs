@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::hashing::{LfsIds, git_blob_sha1, lfs_pointer, sha1_lines};
+use super::hashing::{LfsIds, git_blob_sha1, lfs_pointer};
+use super::objects::git_oid_of_object;
 use super::revision::{FileEntry, Revision};
 use crate::error::{Error, Result};
 use crate::repo::{RepoId, RepoType};
@@ -135,28 +135,30 @@ pub(crate) struct Committed {
 /// The store of written repositories.
 #[derive(Debug)]
 pub(crate) struct History {
-    base: PathBuf,
+    pub(super) base: PathBuf,
     /// Serialises every change of refs and repositories.
-    writes: tokio::sync::Mutex<()>,
+    pub(super) writes: tokio::sync::Mutex<()>,
     /// Revisions already built, by `type/id@commit`.
-    revisions: Mutex<HashMap<String, Arc<Revision>>>,
+    pub(super) revisions: Mutex<HashMap<String, Arc<Revision>>>,
     /// Distinguishes commits made in the same millisecond.
-    counter: std::sync::atomic::AtomicU64,
+    pub(super) counter: std::sync::atomic::AtomicU64,
 }
 
-fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+pub(super) fn io_err(ctx: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let ctx = ctx.into();
     move |e| Error::io(ctx, e)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::io("mirror file-system task", io::Error::other(e.to_string())))?
 }
 
 /// Writes `bytes` to `path` through a temp file in the same folder and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| Error::InvalidInput(format!("{} has no parent", path.display())))?;
@@ -169,7 +171,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
+pub(super) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
         Ok(b) => serde_json::from_slice(&b)
             .map(Some)
@@ -179,7 +181,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     }
 }
 
-fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+pub(super) fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(v).map_err(|e| Error::json("encoding mirror state", e))
 }
 
@@ -199,76 +201,12 @@ impl History {
         }
     }
 
-    fn repo_dir(&self, t: RepoType, id: &RepoId) -> PathBuf {
+    pub(super) fn repo_dir(&self, t: RepoType, id: &RepoId) -> PathBuf {
         self.base
             .join("repos")
             .join(t.plural())
             .join(id.namespace().unwrap_or("_"))
             .join(id.name())
-    }
-
-    /// The object file of `sha256`.
-    pub fn object_path(&self, sha256: &str) -> PathBuf {
-        let lower = sha256.to_ascii_lowercase();
-        self.base.join("objects").join(&lower[..2]).join(lower)
-    }
-
-    /// A new temp file path.
-    pub fn tmp_path(&self) -> PathBuf {
-        self.base.join("tmp").join(uuid::Uuid::new_v4().to_string())
-    }
-
-    /// The folder of a multipart upload's parts.
-    pub fn upload_dir(&self, upload_id: &str) -> PathBuf {
-        self.base.join("uploads").join(upload_id)
-    }
-
-    /// The size of object `sha256`, if stored.
-    pub async fn object_size(&self, sha256: &str) -> Option<u64> {
-        if !is_sha256(sha256) {
-            return None;
-        }
-        tokio::fs::metadata(self.object_path(sha256))
-            .await
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-    }
-
-    /// Stores `bytes` as an object; returns its sha256.
-    pub async fn put_bytes(&self, bytes: bytes::Bytes) -> Result<String> {
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let path = self.object_path(&sha);
-        if tokio::fs::metadata(&path).await.is_ok() {
-            return Ok(sha);
-        }
-        let tmp = self.tmp_path();
-        let t2 = tmp.clone();
-        blocking(move || {
-            if let Some(d) = t2.parent() {
-                std::fs::create_dir_all(d).map_err(io_err(format!("creating {}", d.display())))?;
-            }
-            std::fs::write(&t2, &bytes).map_err(io_err(format!("writing {}", t2.display())))
-        })
-        .await?;
-        self.adopt(&tmp, &sha).await?;
-        Ok(sha)
-    }
-
-    /// Moves a verified temp file into the object store as `sha256`.
-    pub async fn adopt(&self, tmp: &Path, sha256: &str) -> Result<()> {
-        let dest = self.object_path(sha256);
-        let tmp = tmp.to_path_buf();
-        blocking(move || {
-            if let Some(d) = dest.parent() {
-                std::fs::create_dir_all(d).map_err(io_err(format!("creating {}", d.display())))?;
-            }
-            std::fs::rename(&tmp, &dest).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                Error::io(format!("storing {}", dest.display()), e)
-            })
-        })
-        .await
     }
 
     /// Whether the repository was created through the API.
@@ -446,26 +384,6 @@ impl History {
         Ok(out)
     }
 
-    fn new_commit_id(&self, parent: &str, title: &str, files: &[ManifestFile]) -> (String, u64) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let n = self
-            .counter
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stamp = format!("{}:{n}:{}", now.as_nanos(), uuid::Uuid::new_v4());
-        let lines: Vec<String> = files
-            .iter()
-            .map(|f| format!("{}\0{}", f.path, f.sha256))
-            .collect();
-        let id = sha1_lines(
-            [parent, title, stamp.as_str()]
-                .into_iter()
-                .chain(lines.iter().map(String::as_str)),
-        );
-        (id, now.as_millis() as u64)
-    }
-
     /// Creates a repository with a first commit holding `.gitattributes`. `Ok(false)` when it
     /// already exists.
     pub async fn create(&self, t: RepoType, id: &RepoId, meta: RepoMeta) -> Result<bool> {
@@ -551,7 +469,7 @@ impl History {
         Ok(Ok(()))
     }
 
-    fn forget(&self, t: RepoType, id: &RepoId) {
+    pub(super) fn forget(&self, t: RepoType, id: &RepoId) {
         let prefix = format!("{}/{}@", t.plural(), id.as_str());
         self.revisions
             .lock()
@@ -598,170 +516,4 @@ impl History {
         blocking(move || write_atomic(&path, &bytes)).await?;
         Ok(Some(Ok(())))
     }
-
-    /// Applies `changes` on top of the head of `target` (a branch or `refs/pr/N`) as one new
-    /// commit; with `create_pr` the commit opens a new pull request instead of moving the branch.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn commit(
-        &self,
-        t: RepoType,
-        id: &RepoId,
-        target: &str,
-        create_pr: bool,
-        parent: Option<&str>,
-        title: &str,
-        message: &str,
-        changes: Vec<Change>,
-    ) -> std::result::Result<Committed, CommitRefusal> {
-        let _guard = self.writes.lock().await;
-        let Some(mut refs) = self.refs(t, id).await? else {
-            return Err(CommitRefusal::NoRevision(target.to_owned()));
-        };
-        let is_pr = target.starts_with("refs/pr/");
-        if create_pr && is_pr {
-            return Err(CommitRefusal::BadRequest(
-                "create_pr needs a branch as revision".into(),
-            ));
-        }
-        let head = if is_pr {
-            Self::resolve(&refs, target)
-        } else {
-            refs.branches.get(target).cloned()
-        }
-        .ok_or_else(|| CommitRefusal::NoRevision(target.to_owned()))?;
-        if let Some(p) = parent
-            && !head.starts_with(&p.to_ascii_lowercase())
-        {
-            return Err(CommitRefusal::ParentMismatch { head });
-        }
-        let base = self
-            .manifest(t, id, &head)
-            .await?
-            .ok_or_else(|| CommitRefusal::NoRevision(target.to_owned()))?;
-        let mut files: BTreeMap<String, ManifestFile> = base
-            .files
-            .into_iter()
-            .map(|f| (f.path.clone(), f))
-            .collect();
-        for change in changes {
-            match change {
-                Change::File { path, sha256, size } => {
-                    files.insert(
-                        path.clone(),
-                        ManifestFile {
-                            path,
-                            size,
-                            sha256,
-                            lfs: false,
-                        },
-                    );
-                }
-                Change::LfsFile { path, sha256, size } => {
-                    let sha256 = sha256.to_ascii_lowercase();
-                    let stored = self
-                        .object_size(&sha256)
-                        .await
-                        .ok_or_else(|| CommitRefusal::MissingObject(sha256.clone()))?;
-                    if size.is_some_and(|s| s != stored) {
-                        return Err(CommitRefusal::BadRequest(format!(
-                            "LFS object {sha256} has {stored} bytes, not {}",
-                            size.unwrap_or_default()
-                        )));
-                    }
-                    files.insert(
-                        path.clone(),
-                        ManifestFile {
-                            path,
-                            size: stored,
-                            sha256,
-                            lfs: true,
-                        },
-                    );
-                }
-                Change::DeleteFile(path) => {
-                    if files.remove(&path).is_none() {
-                        return Err(CommitRefusal::MissingEntry(path));
-                    }
-                }
-                Change::DeleteFolder(path) => {
-                    let prefix = format!("{}/", path.trim_end_matches('/'));
-                    let before = files.len();
-                    files.retain(|p, _| !p.starts_with(&prefix));
-                    if files.len() == before {
-                        return Err(CommitRefusal::MissingEntry(path));
-                    }
-                }
-            }
-        }
-        let files: Vec<ManifestFile> = files.into_values().collect();
-        let (cid, time_ms) = self.new_commit_id(&head, title, &files);
-        let manifest = Manifest {
-            id: cid.clone(),
-            parents: vec![head],
-            title: title.to_owned(),
-            message: message.to_owned(),
-            time_ms,
-            files,
-        };
-        let pr_num = if create_pr {
-            let n = refs.prs.keys().max().copied().unwrap_or(0) + 1;
-            refs.prs.insert(n, cid.clone());
-            Some(n)
-        } else if let Some(n) = target
-            .strip_prefix("refs/pr/")
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            refs.prs.insert(n, cid.clone());
-            None
-        } else {
-            refs.branches.insert(target.to_owned(), cid.clone());
-            None
-        };
-        let dir = self.repo_dir(t, id);
-        let (m, r) = (to_json(&manifest)?, to_json(&refs)?);
-        let mpath = dir.join("commits").join(format!("{cid}.json"));
-        blocking(move || {
-            write_atomic(&mpath, &m)?;
-            write_atomic(&dir.join("refs.json"), &r)
-        })
-        .await?;
-        Ok(Committed { id: cid, pr_num })
-    }
-
-    /// The history of `commit`, newest first.
-    pub async fn log(&self, t: RepoType, id: &RepoId, commit: &str) -> Result<Vec<Manifest>> {
-        let mut out = Vec::new();
-        let mut next = Some(commit.to_owned());
-        while let Some(c) = next.take() {
-            let Some(m) = self.manifest(t, id, &c).await? else {
-                break;
-            };
-            next = m.parents.first().cloned();
-            out.push(m);
-            if out.len() > 100_000 {
-                break;
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// The git blob sha1 of an object file of `size` bytes (streamed).
-fn git_oid_of_object(path: &Path, size: u64) -> Result<String> {
-    use sha1::Sha1;
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(io_err(format!("reading {}", path.display())))?;
-    let mut h = Sha1::new();
-    h.update(format!("blob {size}\0").as_bytes());
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(io_err(format!("reading {}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
 }

@@ -38,11 +38,13 @@
 //! ```
 
 mod api;
+mod commits;
 mod dispatch;
 mod files;
 mod hashing;
 mod history;
 mod lfs;
+mod objects;
 mod respond;
 mod revision;
 mod routes;
