@@ -8,40 +8,21 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use hfkit::Error;
 use hfkit::inference::InferenceClient;
 use hfkit::inference::types::{ChatMessage, ResponseFormat, Tool, ToolChoice};
-use hfkit::{Error, Settings};
 use serde_json::{Value, json};
-use support::llama::LlamaServer;
+use support::llama::{LlamaServer, hello};
 
 /// Bounds every call of a test (the tiny model answers in well under a second).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A client of `server` with no token, no Hub settings from the environment, no retries.
+/// A client of `server` (see `LlamaServer::client`).
 fn client(server: &LlamaServer) -> InferenceClient {
-    let settings = Settings::builder()
-        .env_map(HashMap::new())
-        .hf_home(std::env::temp_dir().join("hfkit-real-llama-no-home"))
-        .build()
-        .unwrap();
-    InferenceClient::builder()
-        .settings(settings)
-        .base_url(server.base_url())
-        .timeout(CALL_TIMEOUT)
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
-fn hello() -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::system("You are a terse assistant."),
-        ChatMessage::user("Say something."),
-    ]
+    server.client(CALL_TIMEOUT)
 }
 
 #[tokio::test]

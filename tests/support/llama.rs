@@ -109,6 +109,23 @@ impl LlamaServer {
     }
 
     /// `http://127.0.0.1:PORT/v1`.
+    /// An `InferenceClient` of this server: no token, no Hub settings from the environment, no
+    /// retries, every call bounded by `timeout`.
+    pub fn client(&self, timeout: Duration) -> hfkit::inference::InferenceClient {
+        let settings = hfkit::Settings::builder()
+            .env_map(std::collections::HashMap::new())
+            .hf_home(std::env::temp_dir().join("hfkit-real-llama-no-home"))
+            .build()
+            .unwrap();
+        hfkit::inference::InferenceClient::builder()
+            .settings(settings)
+            .base_url(self.base_url())
+            .timeout(timeout)
+            .max_retries(0)
+            .build()
+            .unwrap()
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -194,4 +211,13 @@ fn models_status(addr: SocketAddr) -> Option<u16> {
     let n = s.read(&mut head).ok()?;
     let line = std::str::from_utf8(&head[..n]).ok()?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A short conversation the tests send (the words do not matter: the model is random).
+pub fn hello() -> Vec<hfkit::inference::types::ChatMessage> {
+    use hfkit::inference::types::ChatMessage;
+    vec![
+        ChatMessage::system("You are a terse assistant."),
+        ChatMessage::user("Say something."),
+    ]
 }
