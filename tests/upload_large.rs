@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use futures::TryStreamExt;
@@ -13,7 +12,7 @@ use hfkit::hub::commit::{CommitOperation, CommitOptions};
 use hfkit::hub::repos::CreateRepo;
 use hfkit::hub::upload::{UploadFolderOptions, UploadOptions};
 use hfkit::{Error, HubClient};
-use support::writable::{TOKEN, WritableHub};
+use support::writable::{TOKEN, WritableHub, read_remote, with_up_repo, write_file};
 
 const THRESHOLD: u64 = 1000;
 
@@ -23,31 +22,8 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
-
 async fn setup(chunk: u64) -> (WritableHub, tempfile::TempDir, HubClient) {
-    let hub = WritableHub::start(THRESHOLD, chunk).await;
-    let cache = tempfile::tempdir().unwrap();
-    let client = hub.client(cache.path());
-    client
-        .create_repo(CreateRepo::new("acme/up"))
-        .await
-        .unwrap();
-    (hub, cache, client)
-}
-
-async fn read_remote(client: &HubClient, rev: &str, path: &str) -> Vec<u8> {
-    let p = client
-        .model("acme/up")
-        .revision(rev)
-        .download(path)
-        .await
-        .unwrap();
-    std::fs::read(p).unwrap()
+    with_up_repo(THRESHOLD, chunk).await
 }
 
 async fn titles(client: &HubClient) -> Vec<String> {
@@ -89,7 +65,7 @@ async fn a_large_folder_is_committed_as_a_chain() {
         } else {
             format!("small {i}").into_bytes()
         };
-        write(dir.path(), &format!("f{i}.bin"), &content);
+        write_file(dir.path(), &format!("f{i}.bin"), &content);
         files.push((format!("f{i}.bin"), content));
     }
     hub.clear_log();
@@ -159,7 +135,7 @@ async fn a_chain_with_create_pr_extends_the_pr() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for i in 0..5 {
-        write(dir.path(), &format!("p{i}.txt"), format!("{i}").as_bytes());
+        write_file(dir.path(), &format!("p{i}.txt"), format!("{i}").as_bytes());
     }
     hub.clear_log();
     let info = repo
@@ -262,8 +238,8 @@ async fn failed_lfs_upload_leaves_the_previous_revision() {
         .unwrap();
     hub.set_put_status(403);
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.txt", b"2");
-    write(dir.path(), "w.bin", &data(5000, 1));
+    write_file(dir.path(), "a.txt", b"2");
+    write_file(dir.path(), "w.bin", &data(5000, 1));
     hub.clear_log();
     let err = repo
         .upload_folder(dir.path(), UploadFolderOptions::default())
@@ -390,8 +366,8 @@ async fn uploads_report_hashing_and_transfer_progress() {
     let (_hub, _cache, client) = setup(4096).await;
     let rec = std::sync::Arc::new(Recorder::default());
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "w.bin", &data(10_000, 4));
-    write(dir.path(), "s.txt", b"small");
+    write_file(dir.path(), "w.bin", &data(10_000, 4));
+    write_file(dir.path(), "s.txt", b"small");
     client
         .model("acme/up")
         .upload_folder(

@@ -9,7 +9,7 @@ use hfkit::hub::commit::{CommitOperation, CommitOptions};
 use hfkit::hub::repos::CreateRepo;
 use hfkit::hub::upload::{UploadFolderOptions, UploadOptions};
 use hfkit::{Error, HubClient, RepoType};
-use support::writable::WritableHub;
+use support::writable::{WritableHub, read_remote, with_up_repo, write_file};
 
 const THRESHOLD: u64 = 1000;
 
@@ -20,30 +20,7 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
 }
 
 async fn setup(chunk: u64) -> (WritableHub, tempfile::TempDir, HubClient) {
-    let hub = WritableHub::start(THRESHOLD, chunk).await;
-    let cache = tempfile::tempdir().unwrap();
-    let client = hub.client(cache.path());
-    client
-        .create_repo(CreateRepo::new("acme/up"))
-        .await
-        .unwrap();
-    (hub, cache, client)
-}
-
-async fn read_remote(client: &HubClient, rev: &str, path: &str) -> Vec<u8> {
-    let p = client
-        .model("acme/up")
-        .revision(rev)
-        .download(path)
-        .await
-        .unwrap();
-    std::fs::read(p).unwrap()
-}
-
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
+    with_up_repo(THRESHOLD, chunk).await
 }
 
 #[tokio::test]
@@ -82,13 +59,13 @@ async fn single_file_round_trip() {
 async fn folder_with_allow_and_ignore_patterns_and_default_ignores() {
     let (_hub, _cache, client) = setup(1 << 20).await;
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.txt", b"a");
-    write(dir.path(), "b.bin", b"b");
-    write(dir.path(), "sub/c.txt", b"c");
-    write(dir.path(), "sub/d.json", b"{}");
-    write(dir.path(), ".git/HEAD", b"ref: x");
-    write(dir.path(), "sub/.git/x.txt", b"x");
-    write(dir.path(), ".cache/huggingface/x.txt", b"x");
+    write_file(dir.path(), "a.txt", b"a");
+    write_file(dir.path(), "b.bin", b"b");
+    write_file(dir.path(), "sub/c.txt", b"c");
+    write_file(dir.path(), "sub/d.json", b"{}");
+    write_file(dir.path(), ".git/HEAD", b"ref: x");
+    write_file(dir.path(), "sub/.git/x.txt", b"x");
+    write_file(dir.path(), ".cache/huggingface/x.txt", b"x");
     let repo = client.model("acme/up");
     repo.upload_folder(
         dir.path(),
@@ -112,15 +89,15 @@ async fn delete_patterns_remove_remote_files_in_the_same_commit() {
     let (_hub, _cache, client) = setup(1 << 20).await;
     let repo = client.model("acme/up");
     let one = tempfile::tempdir().unwrap();
-    write(one.path(), "a.txt", b"a");
-    write(one.path(), "old.log", b"old");
-    write(one.path(), "logs/x.log", b"x");
+    write_file(one.path(), "a.txt", b"a");
+    write_file(one.path(), "old.log", b"old");
+    write_file(one.path(), "logs/x.log", b"x");
     repo.upload_folder(one.path(), UploadFolderOptions::default())
         .await
         .unwrap();
     let two = tempfile::tempdir().unwrap();
-    write(two.path(), "new.txt", b"new");
-    write(two.path(), "again.log", b"kept: re-uploaded");
+    write_file(two.path(), "new.txt", b"new");
+    write_file(two.path(), "again.log", b"kept: re-uploaded");
     let before = repo.info().await.unwrap().sha.unwrap();
     let info = repo
         .upload_folder(
@@ -141,7 +118,7 @@ async fn delete_patterns_remove_remote_files_in_the_same_commit() {
     assert_eq!(commits[1].id, before);
     // `*` never deletes `.gitattributes`.
     let three = tempfile::tempdir().unwrap();
-    write(three.path(), "keep.txt", b"k");
+    write_file(three.path(), "keep.txt", b"k");
     repo.upload_folder(
         three.path(),
         UploadFolderOptions::default().delete_patterns(["*"]),
@@ -168,7 +145,7 @@ async fn delete_patterns_are_relative_to_path_in_repo() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "z.txt", b"z");
+    write_file(dir.path(), "z.txt", b"z");
     repo.upload_folder(
         dir.path(),
         UploadFolderOptions::default()
@@ -229,8 +206,8 @@ async fn empty_and_one_byte_files() {
     let (_hub, _cache, client) = setup(1 << 20).await;
     let repo = client.model("acme/up");
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "empty", b"");
-    write(dir.path(), "one", b"x");
+    write_file(dir.path(), "empty", b"");
+    write_file(dir.path(), "one", b"x");
     repo.upload_folder(dir.path(), UploadFolderOptions::default())
         .await
         .unwrap();
@@ -249,9 +226,9 @@ async fn files_around_the_lfs_threshold() {
     let below = data(THRESHOLD as usize - 1, 1);
     let at = data(THRESHOLD as usize, 2);
     let above = data(THRESHOLD as usize + 1, 3);
-    write(dir.path(), "below.bin", &below);
-    write(dir.path(), "at.bin", &at);
-    write(dir.path(), "above.bin", &above);
+    write_file(dir.path(), "below.bin", &below);
+    write_file(dir.path(), "at.bin", &at);
+    write_file(dir.path(), "above.bin", &above);
     repo.upload_folder(dir.path(), UploadFolderOptions::default())
         .await
         .unwrap();
@@ -280,7 +257,7 @@ async fn multipart_upload_in_four_parts() {
     let repo = client.model("acme/up");
     let dir = tempfile::tempdir().unwrap();
     let content = data(3500, 9);
-    write(dir.path(), "model.safetensors", &content);
+    write_file(dir.path(), "model.safetensors", &content);
     repo.upload_file(
         dir.path().join("model.safetensors").as_path(),
         "model.safetensors",
@@ -313,8 +290,8 @@ async fn second_upload_of_the_same_content_sends_no_bytes() {
     let (hub, _cache, client) = setup(1000).await;
     let repo = client.model("acme/up");
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "big.bin", &data(2500, 4));
-    write(dir.path(), "small.txt", b"small");
+    write_file(dir.path(), "big.bin", &data(2500, 4));
+    write_file(dir.path(), "small.txt", b"small");
     let first = repo
         .upload_folder(dir.path(), UploadFolderOptions::default())
         .await
@@ -652,9 +629,9 @@ async fn cli_upload_and_repo_commands() {
     let hub = WritableHub::start(THRESHOLD, 1 << 20).await;
     let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a.txt", b"a");
-    write(dir.path(), "skip.tmp", b"t");
-    write(dir.path(), "w.bin", &data(1500, 3));
+    write_file(dir.path(), "a.txt", b"a");
+    write_file(dir.path(), "skip.tmp", b"t");
+    write_file(dir.path(), "w.bin", &data(1500, 3));
     let run = |args: Vec<String>| {
         let url = hub.url.clone();
         let home = home.path().to_path_buf();
@@ -790,7 +767,7 @@ fn blocking_twins_upload_and_manage() {
     repo.upload_file(b"b".to_vec(), "b.txt", UploadOptions::default())
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "c.txt", b"c");
+    write_file(dir.path(), "c.txt", b"c");
     repo.upload_folder(dir.path().to_path_buf(), UploadFolderOptions::default())
         .unwrap();
     repo.create_branch("dev", Some(&info.oid), false).unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use hfkit::HubClient;
 use hfkit::hub::large_folder::LargeFolderOptions;
 use hfkit::hub::repos::CreateRepo;
-use support::writable::{TOKEN, WritableHub};
+use support::writable::{TOKEN, WritableHub, read_remote, with_up_repo, write_file};
 
 const THRESHOLD: u64 = 1000;
 
@@ -20,36 +20,13 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-fn write(dir: &Path, rel: &str, bytes: &[u8]) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, bytes).unwrap();
-}
-
 fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }
 
 async fn setup(chunk: u64) -> (WritableHub, tempfile::TempDir, HubClient) {
-    let hub = WritableHub::start(THRESHOLD, chunk).await;
-    let cache = tempfile::tempdir().unwrap();
-    let client = hub.client(cache.path());
-    client
-        .create_repo(CreateRepo::new("acme/up"))
-        .await
-        .unwrap();
-    (hub, cache, client)
-}
-
-async fn read_remote(client: &HubClient, rev: &str, path: &str) -> Vec<u8> {
-    let p = client
-        .model("acme/up")
-        .revision(rev)
-        .download(path)
-        .await
-        .unwrap();
-    std::fs::read(p).unwrap()
+    with_up_repo(THRESHOLD, chunk).await
 }
 
 #[tokio::test]
@@ -57,10 +34,10 @@ async fn upload_large_folder_resumes_and_skips_finished_files() {
     let (hub, _cache, client) = setup(4096).await;
     let repo = client.model("acme/up");
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "a/big.bin", &data(10_000, 1));
-    write(dir.path(), "b.bin", &data(5000, 2));
-    write(dir.path(), "c.txt", b"hello");
-    write(dir.path(), ".git/HEAD", b"ref");
+    write_file(dir.path(), "a/big.bin", &data(10_000, 1));
+    write_file(dir.path(), "b.bin", &data(5000, 2));
+    write_file(dir.path(), "c.txt", b"hello");
+    write_file(dir.path(), ".git/HEAD", b"ref");
     // The LFS uploads fail: modes and hashes are recorded, nothing is uploaded or committed.
     hub.set_put_status(403);
     let opts = || {
@@ -113,7 +90,7 @@ async fn upload_large_folder_resumes_and_skips_finished_files() {
     );
     // An edited file is the only one sent again.
     std::thread::sleep(Duration::from_millis(20));
-    write(dir.path(), "b.bin", &data(5000, 9));
+    write_file(dir.path(), "b.bin", &data(5000, 9));
     hub.clear_log();
     repo.upload_large_folder(dir.path(), opts()).await.unwrap();
     let preuploads: Vec<String> = hub
@@ -141,7 +118,7 @@ fn blocking_upload_large_folder() {
         .create_repo(CreateRepo::new("acme/blk").exist_ok(true))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "w.bin", &data(4000, 3));
+    write_file(dir.path(), "w.bin", &data(4000, 3));
     let repo = client.model("acme/blk");
     repo.upload_large_folder(dir.path().to_path_buf(), LargeFolderOptions::default())
         .unwrap();
@@ -187,10 +164,10 @@ async fn cli_upload_large_folder_survives_kill_9() {
     for i in 0..8 {
         let content = data(20_000 + i, i as u8);
         let rel = format!("shard-{i}.bin");
-        write(dir.path(), &rel, &content);
+        write_file(dir.path(), &rel, &content);
         files.push((rel, content));
     }
-    write(dir.path(), "README.txt", b"eight shards\n");
+    write_file(dir.path(), "README.txt", b"eight shards\n");
     hub.set_put_delay(Duration::from_millis(400));
     let mut child = cli(&hub, home.path(), dir.path()).spawn().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

@@ -194,3 +194,40 @@ impl WritableHub {
             .count()
     }
 }
+
+/// The model repository the upload tests write to.
+pub const UP_REPO: &str = "acme/up";
+
+/// A writable hub (LFS from `lfs_threshold` bytes, multipart parts of `chunk_size`) with
+/// [`UP_REPO`] created, and a client of it whose cache is the returned folder.
+pub async fn with_up_repo(
+    lfs_threshold: u64,
+    chunk_size: u64,
+) -> (WritableHub, tempfile::TempDir, HubClient) {
+    let hub = WritableHub::start(lfs_threshold, chunk_size).await;
+    let cache = tempfile::tempdir().unwrap();
+    let client = hub.client(cache.path());
+    client
+        .create_repo(hfkit::hub::repos::CreateRepo::new(UP_REPO))
+        .await
+        .unwrap();
+    (hub, cache, client)
+}
+
+/// The bytes of `path` at `rev` of [`UP_REPO`], downloaded through `client`.
+pub async fn read_remote(client: &HubClient, rev: &str, path: &str) -> Vec<u8> {
+    let p = client
+        .model(UP_REPO)
+        .revision(rev)
+        .download(path)
+        .await
+        .unwrap();
+    std::fs::read(p).unwrap()
+}
+
+/// Writes `bytes` to `dir/rel`, creating its folders.
+pub fn write_file(dir: &Path, rel: &str, bytes: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, bytes).unwrap();
+}
