@@ -41,3 +41,8 @@ pub use hub::HubClient;
 pub use inference::InferenceClient;
 pub use mixin::{HubModel, ModelHubMixin};
 pub use repo::{Repo, RepoId, RepoType};
+
+/// The README's Rust examples, compiled as doctests so that they stay true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -191,7 +191,7 @@ impl From<&image::DynamicImage> for BinaryInput {
 }
 
 /// PNG-encodes an image input.
-fn encode_png(img: &image::DynamicImage) -> Result<Bytes> {
+pub(crate) fn encode_png(img: &image::DynamicImage) -> Result<Bytes> {
     if img.width() == 0 || img.height() == 0 {
         return Err(Error::InvalidInput(
             "the image input is empty (0 pixels)".into(),

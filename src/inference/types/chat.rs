@@ -54,7 +54,8 @@ impl ChatMessage {
         m
     }
 
-    /// A user message of parts (text and image URLs, e.g. `data:` URLs).
+    /// A user message of parts: text and images ([`ContentPart::text`], [`ContentPart::image_url`],
+    /// and [`ContentPart::image_file`] for a local image sent inline as a `data:` URL).
     pub fn user_parts(parts: Vec<ContentPart>) -> Self {
         ChatMessage {
             role: "user".into(),

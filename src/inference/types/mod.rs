@@ -5,6 +5,7 @@
 
 mod audio;
 mod chat;
+mod content;
 mod generation;
 mod media;
 mod multimodal;

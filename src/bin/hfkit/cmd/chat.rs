@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use hfkit::blocking::InferenceClient;
 use hfkit::inference::Provider;
-use hfkit::inference::types::{ChatCompletionAccumulator, ChatMessage};
+use hfkit::inference::types::{ChatCompletionAccumulator, ChatMessage, ContentPart};
 use hfkit::{Error, Result};
 
 /// Where to send the request (shared by `chat` and `generate`).
@@ -51,6 +51,10 @@ pub struct ChatArgs {
     /// Print each streamed chunk as one JSON line instead of the text.
     #[arg(long)]
     pub json: bool,
+    /// An image (a local file, sent inline as a `data:` URL, or an `http(s)` URL) to attach to
+    /// the first message, for vision-language models; repeatable.
+    #[arg(long = "image", value_name = "FILE_OR_URL")]
+    pub images: Vec<String>,
 }
 
 /// `hfkit generate`
@@ -180,9 +184,15 @@ pub fn chat(a: ChatArgs) -> Result<()> {
     if let Some(s) = &a.system {
         history.push(ChatMessage::system(s));
     }
+    // Read the images first: a bad file fails before any request.
+    let mut images = a
+        .images
+        .iter()
+        .map(|i| image_part(i))
+        .collect::<Result<Vec<_>>>()?;
     let mut out = Out::new();
     if let Some(p) = &a.prompt {
-        history.push(ChatMessage::user(p));
+        history.push(user_message(p, &mut images));
         answer(&c, &a, &history, &mut out)?;
         return Ok(());
     }
@@ -209,11 +219,30 @@ pub fn chat(a: ChatArgs) -> Result<()> {
             }
             continue;
         }
-        history.push(ChatMessage::user(line));
+        history.push(user_message(line, &mut images));
         let text = answer(&c, &a, &history, &mut out)?;
         history.push(ChatMessage::assistant(text));
     }
     Ok(())
+}
+
+/// A `--image` value as a message part.
+fn image_part(arg: &str) -> Result<ContentPart> {
+    if arg.starts_with("http://") || arg.starts_with("https://") || arg.starts_with("data:") {
+        Ok(ContentPart::image_url(arg))
+    } else {
+        ContentPart::image_file(arg)
+    }
+}
+
+/// A user message; the images not sent yet go with it.
+fn user_message(text: &str, images: &mut Vec<ContentPart>) -> ChatMessage {
+    if images.is_empty() {
+        return ChatMessage::user(text);
+    }
+    let mut parts = vec![ContentPart::text(text)];
+    parts.append(images);
+    ChatMessage::user_parts(parts)
 }
 
 fn who(t: &Target) -> String {
