@@ -1,9 +1,9 @@
 //! Audio tasks with audio answers: text-to-speech and audio-to-audio (inference.md §3.2, §4.4).
 
-use super::binary::run_binary;
+use super::binary::send_binary;
 use super::media::{Media, binary_answer, decode_b64};
 use super::vision::check_prompt;
-use super::{from_value, json_value, run_json, task_builder};
+use super::{from_value, json_value, send_json, task_builder};
 use crate::error::Result;
 use crate::inference::InferenceClient;
 use crate::inference::input::{BinaryInput, sniff};
@@ -57,14 +57,7 @@ impl TextToSpeech {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::TextToSpeech,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::TextToSpeech, &body).await?;
         if resp.is_json() {
             // `{"audio": "<base64>", "sampling_rate": …}` (hfkit-only leniency).
             let j: JsonAudio = from_value(
@@ -92,15 +85,7 @@ task_builder! {
 
 impl AudioToAudio {
     async fn send(self) -> Result<Vec<AudioToAudioOutput>> {
-        let resp = run_binary(
-            &self.client,
-            Task::AudioToAudio,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::AudioToAudio).await?;
         let raw: Vec<RawAudioClip> = from_value(
             &resp,
             "a list of {label, content-type, blob}",

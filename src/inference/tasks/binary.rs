@@ -35,6 +35,22 @@ pub(super) async fn run_binary<P: serde::Serialize>(
     request::send(client, Some(task), &target, payload, headers).await
 }
 
+/// [`run_binary`] with a task builder's own fields (`client`, `model`, `headers`, `input`,
+/// `params`): `send_binary!(self, Task::X).await`.
+macro_rules! send_binary {
+    ($builder:ident, $task:expr) => {
+        super::binary::run_binary(
+            &$builder.client,
+            $task,
+            $builder.model.as_deref(),
+            &$builder.headers,
+            $builder.input,
+            &$builder.params,
+        )
+    };
+}
+pub(super) use send_binary;
+
 task_builder! {
     /// An `audio_classification` call; `.await` it for the labels, best first.
     AudioClassification -> Vec<ClassificationOutput> { input: BinaryInput, params: BinaryClassificationParameters }
@@ -49,15 +65,7 @@ task_builder! {
 
 impl AudioClassification {
     async fn send(self) -> Result<Vec<ClassificationOutput>> {
-        let resp = run_binary(
-            &self.client,
-            Task::AudioClassification,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::AudioClassification).await?;
         from_value(&resp, "a list of {label, score}", json_value(&resp)?)
     }
 }
@@ -76,15 +84,7 @@ task_builder! {
 
 impl ImageClassification {
     async fn send(self) -> Result<Vec<ClassificationOutput>> {
-        let resp = run_binary(
-            &self.client,
-            Task::ImageClassification,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::ImageClassification).await?;
         from_value(&resp, "a list of {label, score}", json_value(&resp)?)
     }
 }
@@ -101,15 +101,7 @@ task_builder! {
 
 impl ObjectDetection {
     async fn send(self) -> Result<Vec<ObjectDetectionOutput>> {
-        let resp = run_binary(
-            &self.client,
-            Task::ObjectDetection,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::ObjectDetection).await?;
         from_value(&resp, "a list of {label, score, box}", json_value(&resp)?)
     }
 }
@@ -123,15 +115,7 @@ task_builder! {
 
 impl AutomaticSpeechRecognition {
     async fn send(self) -> Result<AutomaticSpeechRecognitionOutput> {
-        let resp = run_binary(
-            &self.client,
-            Task::AutomaticSpeechRecognition,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::AutomaticSpeechRecognition).await?;
         from_value(&resp, "{text, chunks?}", json_value(&resp)?)
     }
 }
@@ -145,15 +129,7 @@ task_builder! {
 
 impl ImageToText {
     async fn send(self) -> Result<ImageToTextOutput> {
-        let resp = run_binary(
-            &self.client,
-            Task::ImageToText,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::ImageToText).await?;
         first_or_object(&resp, "[{generated_text}]")
     }
 }

@@ -160,6 +160,21 @@ macro_rules! task_builder {
 }
 pub(crate) use task_builder;
 
+/// [`run_json`] with a task builder's own `client`, `model` and `headers`:
+/// `send_json!(self, Task::X, &body).await`.
+macro_rules! send_json {
+    ($builder:ident, $task:expr, $body:expr) => {
+        $crate::inference::tasks::run_json(
+            &$builder.client,
+            $task,
+            $builder.model.as_deref(),
+            &$builder.headers,
+            $body,
+        )
+    };
+}
+pub(crate) use send_json;
+
 /// Resolves the target and sends a JSON body (nulls dropped).
 pub(crate) async fn run_json<T: serde::Serialize>(
     client: &InferenceClient,

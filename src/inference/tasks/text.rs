@@ -1,6 +1,6 @@
 //! Text tasks (inference.md §3.2).
 
-use super::{first_or_object, from_value, json_value, run_json, shape_error, task_builder};
+use super::{first_or_object, from_value, json_value, send_json, shape_error, task_builder};
 use crate::error::{Error, Result};
 use crate::inference::InferenceClient;
 use crate::inference::task::Task;
@@ -24,14 +24,7 @@ impl TextClassification {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::TextClassification,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::TextClassification, &body).await?;
         // `[[{label, score}]]` (pipeline batch of one) or `[{label, score}]`; the usual nested
         // form is read straight into the typed list.
         if let Ok(mut nested) = serde_json::from_slice::<Vec<Vec<ClassificationOutput>>>(&resp.body)
@@ -73,14 +66,7 @@ impl TokenClassification {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::TokenClassification,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::TokenClassification, &body).await?;
         from_value(&resp, "a list of entities", json_value(&resp)?)
     }
 }
@@ -104,14 +90,7 @@ impl FillMask {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::FillMask,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::FillMask, &body).await?;
         from_value(&resp, "a list of fill-mask predictions", json_value(&resp)?)
     }
 }
@@ -144,14 +123,7 @@ impl QuestionAnswering {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::QuestionAnswering,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::QuestionAnswering, &body).await?;
         // An object (one answer) or a list.
         let v = json_value(&resp)?;
         let list = match v {
@@ -182,14 +154,7 @@ impl Summarization {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::Summarization,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::Summarization, &body).await?;
         first_or_object(&resp, "[{summary_text}]")
     }
 }
@@ -223,14 +188,7 @@ impl Translation {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::Translation,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::Translation, &body).await?;
         first_or_object(&resp, "[{translation_text}]")
     }
 }
@@ -262,14 +220,7 @@ impl ZeroShotClassification {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::ZeroShotClassification,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::ZeroShotClassification, &body).await?;
         let v = json_value(&resp)?;
         if v.is_object() {
             // Legacy `{sequence, labels, scores}`.
@@ -310,14 +261,7 @@ impl SentenceSimilarity {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::SentenceSimilarity,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::SentenceSimilarity, &body).await?;
         from_value(&resp, "a list of numbers", json_value(&resp)?)
     }
 }
@@ -348,14 +292,7 @@ impl FeatureExtraction {
             inputs: self.input.clone(),
             options: self.params.clone(),
         };
-        let resp = run_json(
-            &self.client,
-            Task::FeatureExtraction,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::FeatureExtraction, &body).await?;
         let v = json_value(&resp)?;
         Embeddings::from_json(&v).map_err(|m| shape_error(&resp, &m, &v))
     }
@@ -385,14 +322,7 @@ impl TableQuestionAnswering {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::TableQuestionAnswering,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::TableQuestionAnswering, &body).await?;
         first_or_object(&resp, "{answer, coordinates, cells, aggregator}")
     }
 }

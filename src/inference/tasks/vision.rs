@@ -3,9 +3,9 @@
 
 use base64::Engine;
 
-use super::binary::run_binary;
+use super::binary::send_binary;
 use super::media::{Media, binary_answer, decode_b64, decode_image, image_answer};
-use super::{from_value, json_value, run_json, task_builder};
+use super::{from_value, json_value, send_json, task_builder};
 use crate::error::{Error, Result};
 use crate::inference::input::BinaryInput;
 use crate::inference::request::{self, Payload, RawResponse};
@@ -53,14 +53,7 @@ impl TextToImage {
             inputs: &self.input,
             parameters: &self.params,
         };
-        run_json(
-            &self.client,
-            Task::TextToImage,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await
+        send_json!(self, Task::TextToImage, &body).await
     }
 
     async fn send(self) -> Result<image::DynamicImage> {
@@ -95,15 +88,7 @@ task_builder! {
 
 impl ImageToImage {
     async fn request(self) -> Result<RawResponse> {
-        run_binary(
-            &self.client,
-            Task::ImageToImage,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await
+        send_binary!(self, Task::ImageToImage).await
     }
 
     async fn send(self) -> Result<image::DynamicImage> {
@@ -134,15 +119,7 @@ task_builder! {
 
 impl ImageSegmentation {
     async fn send(self) -> Result<Vec<ImageSegmentationOutput>> {
-        let resp = run_binary(
-            &self.client,
-            Task::ImageSegmentation,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::ImageSegmentation).await?;
         let raw: Vec<RawSegment> =
             from_value(&resp, "a list of {label, score, mask}", json_value(&resp)?)?;
         raw.into_iter()
@@ -223,14 +200,7 @@ impl TextToVideo {
             inputs: &self.input,
             parameters: &self.params,
         };
-        let resp = run_json(
-            &self.client,
-            Task::TextToVideo,
-            self.model.as_deref(),
-            &self.headers,
-            &body,
-        )
-        .await?;
+        let resp = send_json!(self, Task::TextToVideo, &body).await?;
         binary_answer(resp, Media::Video)
     }
 }
@@ -259,15 +229,7 @@ task_builder! {
 
 impl ImageToVideo {
     async fn send(self) -> Result<BinaryOutput> {
-        let resp = run_binary(
-            &self.client,
-            Task::ImageToVideo,
-            self.model.as_deref(),
-            &self.headers,
-            self.input,
-            &self.params,
-        )
-        .await?;
+        let resp = send_binary!(self, Task::ImageToVideo).await?;
         binary_answer(resp, Media::Video)
     }
 }
