@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod endpoint;
 mod input;
 mod provider;
 mod request;

@@ -246,7 +246,7 @@ async fn read(mut resp: reqwest::Response) -> Result<RawResponse> {
 
 /// [`redact_url`], skipped for a URL without user info or query (nothing to hide; no re-parse
 /// on every answer).
-fn redact(u: &url::Url) -> String {
+pub(crate) fn redact(u: &url::Url) -> String {
     if u.query().is_none() && u.username().is_empty() && u.password().is_none() {
         u.as_str().to_owned()
     } else {
@@ -254,7 +254,7 @@ fn redact(u: &url::Url) -> String {
     }
 }
 
-async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
+pub(crate) async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
     let mut out = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         out.extend_from_slice(&chunk);
@@ -269,7 +269,18 @@ async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
 /// Maps an error response (inference.md §5.1–5.2): the Hub's mapping, plus `error_type` and
 /// 422 → [`Error::Inference`], and the message forms the Hub parser does not know.
 pub(crate) fn error_for(status: u16, headers: &HeaderMap, body: &[u8], url: &str) -> Error {
-    let err = error_from_parts(status, headers, body, "POST", url, &ErrorScope::default());
+    error_for_method(status, headers, body, "POST", url)
+}
+
+/// [`error_for`] of a request with another method than `POST`.
+pub(crate) fn error_for_method(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    method: &str,
+    url: &str,
+) -> Error {
+    let err = error_from_parts(status, headers, body, method, url, &ErrorScope::default());
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let error_type = json.as_ref().and_then(|v| {
         v.get("error_type")

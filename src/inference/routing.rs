@@ -37,11 +37,11 @@ pub(crate) struct Target {
     pub provider_headers: &'static [(&'static str, &'static str)],
 }
 
-fn is_url(m: &str) -> bool {
+pub(crate) fn is_url(m: &str) -> bool {
     m.starts_with("http://") || m.starts_with("https://")
 }
 
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     let bad = id.is_empty()
         || id.starts_with('/')
         || id.ends_with('/')
@@ -69,6 +69,17 @@ fn host_of(url: &str) -> String {
         host.split(':').next().unwrap_or_default()
     };
     host.to_ascii_lowercase()
+}
+
+/// The token of a request to a user-supplied URL (inference.md §2.1): the explicit token, with
+/// the URL's origin trusted; else the implicit one only for an Inference Endpoint host
+/// (`*.endpoints.huggingface.cloud`); else none.
+pub(crate) fn url_token(client: &InferenceClient, url: &str) -> (TokenMode, bool) {
+    match &client.inner.http.settings().token {
+        Some(t) => (TokenMode::Explicit(t.clone()), true),
+        None if host_of(url).ends_with(".endpoints.huggingface.cloud") => (TokenMode::Auto, true),
+        None => (TokenMode::Never, false),
+    }
 }
 
 /// The chat URL of a base URL (inference.md §1.6).
@@ -123,13 +134,7 @@ pub(crate) async fn resolve(
             .filter(|c| !is_url(c))
             .unwrap_or("dummy")
             .to_owned();
-        let explicit = inner.http.settings().token.clone();
-        let host_is_endpoint = host_of(&url).ends_with(".endpoints.huggingface.cloud");
-        let (token, trust_origin) = match explicit {
-            Some(t) => (TokenMode::Explicit(t), true),
-            None if host_is_endpoint => (TokenMode::Auto, true),
-            None => (TokenMode::Never, false),
-        };
+        let (token, trust_origin) = url_token(client, &url);
         return Ok(Target {
             mode: Mode::Url,
             url,

@@ -5,6 +5,7 @@
 
 mod audio;
 mod chat;
+mod endpoint;
 mod generation;
 mod media;
 mod multimodal;
@@ -15,6 +16,7 @@ mod vision;
 
 pub use audio::*;
 pub use chat::*;
+pub use endpoint::*;
 pub use generation::*;
 pub use media::*;
 pub use multimodal::*;
