@@ -60,6 +60,13 @@ impl RequestBuilder {
         Ok(self)
     }
 
+    /// A JSON body already serialised (`Content-Type: application/json` unless a header of
+    /// the request names another).
+    pub fn json_bytes(mut self, bytes: Bytes) -> Self {
+        self.req.body = Some(Body::Json(bytes));
+        self
+    }
+
     /// A raw body.
     pub fn body(mut self, bytes: impl Into<Bytes>, content_type: Option<&str>) -> Self {
         self.req.body = Some(Body::Bytes(bytes.into(), content_type.map(str::to_owned)));

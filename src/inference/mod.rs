@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) router_url: String,
     pub(crate) legacy_url: String,
     pub(crate) model: Option<String>,
+    /// [`model`](Self::model) parsed, when it is a URL.
+    pub(crate) model_url: Option<url::Url>,
     pub(crate) provider: Provider,
     pub(crate) legacy: bool,
     pub(crate) timeout: Option<Duration>,
@@ -103,6 +105,7 @@ impl InferenceClient {
                 router_url: i.router_url.clone(),
                 legacy_url: i.legacy_url.clone(),
                 model: i.model.clone(),
+                model_url: i.model_url.clone(),
                 provider: i.provider,
                 legacy: i.legacy,
                 timeout: i.timeout,
@@ -409,6 +412,10 @@ impl InferenceClientBuilder {
             .base_url
             .or(self.model)
             .filter(|m| !m.trim().is_empty());
+        let model_url = model
+            .as_deref()
+            .filter(|m| routing::is_url(m))
+            .and_then(|m| url::Url::parse(m).ok());
         let mut headers = self.headers;
         for (k, v) in &headers {
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
@@ -425,6 +432,7 @@ impl InferenceClientBuilder {
                 router_url,
                 legacy_url,
                 model,
+                model_url,
                 provider: self.provider.unwrap_or_default(),
                 legacy: self.legacy,
                 timeout: self.timeout,

@@ -138,9 +138,13 @@ async fn attempt_loop<T: Outcome>(
     let deadline = inner.timeout.map(|t| started + t);
     let mut attempt: u32 = 0;
     loop {
-        let mut rb = inner
-            .task_http
-            .post(&target.url)?
+        let rb = match &target.parsed {
+            Some(u) => inner
+                .task_http
+                .request_url(reqwest::Method::POST, u.clone()),
+            None => inner.task_http.post(&target.url)?,
+        };
+        let mut rb = rb
             .token(target.token.clone())
             .trust_origin(target.trust_origin)
             .redirects(Redirects::Trusted);
@@ -149,7 +153,7 @@ async fn attempt_loop<T: Outcome>(
         } else {
             "*/*"
         };
-        rb = rb.header("accept", accept)?;
+        rb = rb.header_static("accept", accept);
         for (k, v) in target.provider_headers {
             rb = rb.header(k, v)?;
         }
@@ -165,7 +169,7 @@ async fn attempt_loop<T: Outcome>(
             rb = rb.header(k, v)?;
         }
         rb = match &payload {
-            Payload::Json(b) => rb.body(b.clone(), Some("application/json")),
+            Payload::Json(b) => rb.json_bytes(b.clone()),
             Payload::Raw(b, ct) => rb.body(b.clone(), ct.as_deref()),
         };
         let mut left = None;

@@ -35,6 +35,8 @@ pub(crate) struct Target {
     pub token: TokenMode,
     pub trust_origin: bool,
     pub provider_headers: &'static [(&'static str, &'static str)],
+    /// [`url`](Self::url) already parsed, when the client had it (its own URL model).
+    pub parsed: Option<url::Url>,
 }
 
 pub(crate) fn is_url(m: &str) -> bool {
@@ -57,18 +59,32 @@ pub(crate) fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The host of an `http(s)://` URL, lower-cased, without user info or port (no full parse:
-/// this runs on every request of a URL model).
+/// The host of an `http(s)://` URL, lower-cased, without user info or port.
+#[cfg(test)]
 fn host_of(url: &str) -> String {
+    host_slice(url).to_ascii_lowercase()
+}
+
+/// Whether the URL's host is an Inference Endpoint's (`*.endpoints.huggingface.cloud`, any
+/// case).
+fn is_endpoint_host(url: &str) -> bool {
+    const SUFFIX: &str = ".endpoints.huggingface.cloud";
+    let host = host_slice(url).as_bytes();
+    host.len() >= SUFFIX.len()
+        && host[host.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX.as_bytes())
+}
+
+/// The host of an `http(s)://` URL as written, without user info or port (no full parse: this
+/// runs on every request of a URL model).
+fn host_slice(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
+    if let Some(v6) = host.strip_prefix('[') {
         v6.split_once(']').map_or(v6, |(h, _)| h)
     } else {
         host.split(':').next().unwrap_or_default()
-    };
-    host.to_ascii_lowercase()
+    }
 }
 
 /// The token of a request to a user-supplied URL (inference.md §2.1): the explicit token, with
@@ -77,7 +93,7 @@ fn host_of(url: &str) -> String {
 pub(crate) fn url_token(client: &InferenceClient, url: &str) -> (TokenMode, bool) {
     match &client.inner.http.settings().token {
         Some(t) => (TokenMode::Explicit(t.clone()), true),
-        None if host_of(url).ends_with(".endpoints.huggingface.cloud") => (TokenMode::Auto, true),
+        None if is_endpoint_host(url) => (TokenMode::Auto, true),
         None => (TokenMode::Never, false),
     }
 }
@@ -107,15 +123,15 @@ pub(crate) async fn resolve(
     let inner = &client.inner;
     let call_model = call_model.filter(|m| !m.trim().is_empty());
     let chat = task == Task::ChatCompletion;
-    let route_model: Option<String> = if chat {
-        inner.model.clone().or(call_model.map(str::to_owned))
+    let route_model: Option<&str> = if chat {
+        inner.model.as_deref().or(call_model)
     } else {
-        call_model.map(str::to_owned).or(inner.model.clone())
+        call_model.or(inner.model.as_deref())
     };
     let provider = inner.provider;
 
     // 1. A URL is called directly.
-    if let Some(m) = route_model.as_deref().filter(|m| is_url(m)) {
+    if let Some(m) = route_model.filter(|m| is_url(m)) {
         if !matches!(provider, Provider::Auto | Provider::HfInference) {
             tracing::warn!(
                 "the model is a URL: provider {provider} is ignored and the URL is called directly"
@@ -135,6 +151,12 @@ pub(crate) async fn resolve(
             .unwrap_or("dummy")
             .to_owned();
         let (token, trust_origin) = url_token(client, &url);
+        // The client's own URL model was parsed when the client was built.
+        let parsed = if chat || inner.model.as_deref() != Some(m) {
+            None
+        } else {
+            inner.model_url.clone()
+        };
         return Ok(Target {
             mode: Mode::Url,
             url,
@@ -143,12 +165,13 @@ pub(crate) async fn resolve(
             token,
             trust_origin,
             provider_headers: &[],
+            parsed,
         });
     }
 
     // The named model, or (rows 3 and L) the recommended one.
     let model = match route_model {
-        Some(m) => m,
+        Some(m) => m.to_owned(),
         None => {
             if !matches!(provider, Provider::Auto | Provider::HfInference) {
                 return Err(Error::InvalidInput(format!(
@@ -175,13 +198,14 @@ pub(crate) async fn resolve(
             token: TokenMode::Auto,
             trust_origin: false,
             provider_headers: &[],
+            parsed: None,
         });
     }
 
     let (provider, auto_entry) = match provider {
         Provider::HfInference => (Provider::HfInference, None),
         Provider::Auto if chat => {
-            let token = inner.http.settings().resolve_token();
+            let token = inner.http.resolve_token();
             if !token
                 .as_ref()
                 .is_some_and(|t| t.expose().starts_with("hf_"))
@@ -200,6 +224,7 @@ pub(crate) async fn resolve(
                 token: TokenMode::Auto,
                 trust_origin: false,
                 provider_headers: &[],
+                parsed: None,
             });
         }
         Provider::Auto => {
@@ -233,6 +258,7 @@ pub(crate) async fn resolve(
             token: TokenMode::Auto,
             trust_origin: false,
             provider_headers: &[],
+            parsed: None,
         });
     }
     // Mode P: the mapping gives the provider's id of the model.
@@ -268,6 +294,7 @@ pub(crate) async fn resolve(
         token: TokenMode::Auto,
         trust_origin: false,
         provider_headers: provider.extra_headers(),
+        parsed: None,
     })
 }
 
