@@ -36,6 +36,12 @@ impl RequestBuilder {
         self
     }
 
+    /// Adds a header already in its typed form (cannot fail; no parsing).
+    pub fn header_typed(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.req.headers.insert(name, value);
+        self
+    }
+
     /// Adds query parameters.
     pub fn query<K: AsRef<str>, V: AsRef<str>>(
         mut self,

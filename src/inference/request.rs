@@ -153,7 +153,10 @@ async fn attempt_loop<T: Outcome>(
         } else {
             "*/*"
         };
-        rb = rb.header_static("accept", accept);
+        rb = rb.header_typed(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static(accept),
+        );
         for (k, v) in target.provider_headers {
             rb = rb.header(k, v)?;
         }
