@@ -25,6 +25,10 @@ pub use builder::{RequestBuilder, check};
 pub use response::ErrorScope;
 pub use retry::RetryPolicy;
 
+/// Header names built at compile time (a custom name given as `&str` is parsed on every use).
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const X_HF_WARNING: HeaderName = HeaderName::from_static("x-hf-warning");
+
 /// The most requests one redirect walk may make.
 const MAX_HOPS: usize = 20;
 
@@ -285,7 +289,7 @@ impl HttpClient {
             let mut out = reqwest::Request::new(method.clone(), url.clone());
             let headers = out.headers_mut();
             headers.reserve(req.headers.len() + 4);
-            headers.insert(HeaderName::from_static("x-amzn-trace-id"), trace_id());
+            headers.insert(X_AMZN_TRACE_ID, trace_id());
             // The request's own headers replace hfkit's of the same name (several values of
             // one name all kept).
             let mut prev: Option<&HeaderName> = None;
@@ -387,7 +391,7 @@ impl HttpClient {
 
     /// Logs each `X-HF-Warning: <topic>; <message>` topic once.
     fn log_hub_warnings(&self, headers: &HeaderMap) {
-        for v in headers.get_all("x-hf-warning") {
+        for v in headers.get_all(&X_HF_WARNING) {
             let Ok(text) = v.to_str() else { continue };
             let topic = text.split(';').next().unwrap_or(text).trim().to_owned();
             let first = self
