@@ -318,3 +318,35 @@ async fn blocking_twins_inside_a_runtime() {
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     assert_eq!(srv.seen().len(), 4);
 }
+
+/// `X-Amzn-Trace-Id` as Python sets it (inference.md §2.3): fresh per request, the caller's
+/// `X-Request-Id` when it names one, the caller's own `X-Amzn-Trace-Id` above both.
+#[tokio::test]
+async fn trace_ids_follow_python() {
+    let srv = tgi::start().await;
+    let plain = builder().base_url(srv.url.clone()).build().unwrap();
+    plain.health_check(None).await.unwrap();
+    plain.health_check(None).await.unwrap();
+    let with_request_id = builder()
+        .base_url(srv.url.clone())
+        .header("X-Request-Id", "req-42")
+        .build()
+        .unwrap();
+    with_request_id.get_endpoint_info(None).await.unwrap();
+    with_request_id.text_generation("hi").await.unwrap();
+    let with_trace = builder()
+        .base_url(srv.url.clone())
+        .header("X-Request-Id", "req-42")
+        .header("X-Amzn-Trace-Id", "trace-7")
+        .build()
+        .unwrap();
+    with_trace.health_check(None).await.unwrap();
+    let ids: Vec<String> = srv
+        .seen()
+        .into_iter()
+        .map(|s| s.trace_id.unwrap_or_default())
+        .collect();
+    assert_eq!(ids[0].len(), 36, "{ids:?}");
+    assert_ne!(ids[0], ids[1], "a fresh id per request");
+    assert_eq!(ids[2..], ["req-42", "req-42", "trace-7"]);
+}

@@ -28,6 +28,7 @@ pub use retry::RetryPolicy;
 /// Header names built at compile time (a custom name given as `&str` is parsed on every use).
 const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 const X_HF_WARNING: HeaderName = HeaderName::from_static("x-hf-warning");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The most requests one redirect walk may make.
 const MAX_HOPS: usize = 20;
@@ -289,7 +290,13 @@ impl HttpClient {
             let mut out = reqwest::Request::new(method.clone(), url.clone());
             let headers = out.headers_mut();
             headers.reserve(req.headers.len() + 4);
-            headers.insert(X_AMZN_TRACE_ID, trace_id());
+            // As Python: the caller's `X-Amzn-Trace-Id` (set below with the request's headers),
+            // else its `X-Request-Id`, else a fresh id per request.
+            let trace = match req.headers.get(&X_REQUEST_ID) {
+                Some(v) if !v.is_empty() => v.clone(),
+                _ => trace_id(),
+            };
+            headers.insert(X_AMZN_TRACE_ID, trace);
             // The request's own headers replace hfkit's of the same name (several values of
             // one name all kept).
             let mut prev: Option<&HeaderName> = None;

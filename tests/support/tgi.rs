@@ -59,6 +59,8 @@ pub struct Seen {
     pub query: Option<String>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The `X-Amzn-Trace-Id` header, if any.
+    pub trace_id: Option<String>,
     pub body: Value,
 }
 
@@ -205,6 +207,10 @@ async fn handle(
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
+            trace_id: headers
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             body: Value::Null,
         });
         return if path.starts_with("/missing") {
@@ -247,6 +253,10 @@ async fn handle(
         query: uri.query().map(str::to_owned),
         authorization: headers
             .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        trace_id: headers
+            .get("x-amzn-trace-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: body.clone(),
