@@ -7,6 +7,9 @@
 //! The sides are interleaved — hfkit, reqwest, Python, hfkit, … — one batch each per round, and
 //! the table reports per-request medians over the rounds plus the median of the per-round
 //! ratios. Run: `cargo bench --bench inference_overhead [-- --rounds N --batch N --no-python]`.
+//! `--bare-headers` (a diagnostic) makes the bare call also send the two headers hfkit must add
+//! to every request (its user-agent and a fresh `X-Amzn-Trace-Id`), to tell their cost apart
+//! from the client's own.
 //! Python comes from `HFKIT_TEST_PYTHON`, else `.venv/bin/python` (`bash .ci/run` makes it);
 //! without one the Python column is left out.
 
@@ -41,6 +44,7 @@ struct Args {
     batch: usize,
     python_batch: usize,
     python: bool,
+    bare_headers: bool,
 }
 
 fn args() -> Args {
@@ -49,6 +53,7 @@ fn args() -> Args {
         batch: 200,
         python_batch: 50,
         python: true,
+        bare_headers: false,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -59,6 +64,7 @@ fn args() -> Args {
             "--batch" => a.batch = next.unwrap_or(a.batch),
             "--python-batch" => a.python_batch = next.unwrap_or(a.python_batch),
             "--no-python" => a.python = false,
+            "--bare-headers" => a.bare_headers = true,
             _ => {}
         }
         i += 1;
@@ -210,6 +216,7 @@ fn main() {
         .build()
         .expect("client");
     let bare = reqwest::Client::builder().build().expect("reqwest");
+    let user_agent = client.http().user_agent().to_owned();
 
     let hfkit_call = || {
         rt.block_on(async {
@@ -227,14 +234,16 @@ fn main() {
                 parameters: serde_json::Map::new(),
             })
             .expect("body");
-            let resp = bare
+            let mut rb = bare
                 .post(&model_url)
                 .header("accept", "*/*")
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("send");
+                .header("content-type", "application/json");
+            if a.bare_headers {
+                rb = rb
+                    .header("x-amzn-trace-id", uuid::Uuid::new_v4().to_string())
+                    .header("user-agent", &user_agent);
+            }
+            let resp = rb.body(body).send().await.expect("send");
             assert!(resp.status().is_success());
             let bytes = resp.bytes().await.expect("body");
             let mut v: Vec<Vec<Label>> = serde_json::from_slice(&bytes).expect("parse");
@@ -311,7 +320,12 @@ fn main() {
             us(max)
         );
     };
-    row("bare reqwest", &b, Some(&bc));
+    let bare_name = if a.bare_headers {
+        "bare reqwest + hfkit's user-agent and trace id"
+    } else {
+        "bare reqwest"
+    };
+    row(bare_name, &b, Some(&bc));
     row("hfkit InferenceClient", &h, Some(&hc));
     if !p.is_empty() {
         row("Python InferenceClient 2.4.0", &p, None);

@@ -233,8 +233,21 @@ pub(crate) fn origin_of(url: &url::Url) -> (String, String, u16) {
 /// `https://huggingface.co` and `https://hf.co`, plus any extra trusted origins the caller added
 /// (e.g. an inference router).
 pub(crate) fn is_trusted(url: &url::Url, trusted: &[(String, String, u16)]) -> bool {
-    let o = origin_of(url);
-    trusted.contains(&o)
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(0);
+    trusted
+        .iter()
+        .any(|(s, h, p)| *p == port && s == url.scheme() && h.eq_ignore_ascii_case(host))
+}
+
+/// Whether two URLs have the same origin (scheme, host case-insensitively, port), as
+/// [`origin_of`] compares them, without allocating.
+pub(crate) fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.host_str()
+            .unwrap_or_default()
+            .eq_ignore_ascii_case(b.host_str().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -241,6 +241,12 @@ async fn hfkit_case(case: &str, base: &str, f: &Files) -> Option<hfkit::Result<(
         "url_chat_root_provider_ignored" => builder(base).base_url(base).provider(Provider::Together).build().unwrap().chat_completion(msg()).model("my-model").await.map(drop),
         "url_chat_query" => builder(base).base_url(format!("{base}/openai/v1?api-version=2")).build().unwrap().chat_completion(msg()).await.map(drop),
         "url_chat_full_path" => builder(base).base_url(format!("{base}/x/chat/completions")).api_key("my-api-key").build().unwrap().chat_completion(msg()).max_tokens(2u32).await.map(drop),
+        "endpoint_info_url" => h().model(format!("{u}/tgi/")).build().unwrap().get_endpoint_info(None).await.map(drop),
+        "endpoint_info_url_query" => h().model(format!("{u}/tgi?x=1")).build().unwrap().get_endpoint_info(None).await.map(drop),
+        "endpoint_info_hub_id" => hc.get_endpoint_info(Some(&m("text-generation"))).await.map(drop),
+        "endpoint_info_headers" => h().model(format!("{u}/tgi")).bill_to("my-org").header("X-Custom", "1").build().unwrap().get_endpoint_info(None).await.map(drop),
+        "health_check_url" => h().model(format!("{u}/tgi/")).build().unwrap().health_check(None).await.map(drop),
+        "health_check_hub_id" => hc.health_check(Some("org/m")).await.map(drop),
         _ => return None,
     };
     Some(r)
@@ -589,5 +595,23 @@ fn section_3_4_facts(py: &BTreeMap<String, Vec<Recorded>>, base: &str, f: &Files
         last("chat_fireworks_rf").path,
         "/__router/fireworks-ai/inference/v1/chat/completions"
     );
+    // Server questions: `{url}/info` and `{url}/health` with the trailing `/` stripped; a Hub
+    // id's info on the legacy API; the explicit token on both.
+    let info = last("endpoint_info_url");
+    assert_eq!(
+        (info.method.as_str(), info.path.as_str()),
+        ("GET", "/u/tgi/info")
+    );
+    assert_eq!(info.header("authorization"), Some("Bearer hf_test"));
+    assert_eq!(
+        last("endpoint_info_hub_id").path,
+        "/__legacy/models/endpoint_info_hub_id/text-generation/info"
+    );
+    let health = last("health_check_url");
+    assert_eq!(
+        (health.method.as_str(), health.path.as_str()),
+        ("GET", "/u/tgi/health")
+    );
+    assert!(py["health_check_hub_id"].is_empty());
     let _ = base;
 }

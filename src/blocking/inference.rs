@@ -8,7 +8,7 @@ use super::runtime::{BlockingIter, Runtime};
 use crate::error::Result;
 use crate::inference::tasks::*;
 use crate::inference::types::{
-    ChatCompletionOutput, ChatCompletionStreamOutput, ChatMessage, Table,
+    ChatCompletionOutput, ChatCompletionStreamOutput, ChatMessage, EndpointInfo, Table,
     TextGenerationStreamOutput, TextInputs,
 };
 use crate::inference::{Mode, Task};
@@ -153,6 +153,47 @@ impl InferenceClient {
         let model = model.map(str::to_owned);
         self.rt
             .block_on(async move { c.resolve(task, model.as_deref()).await })
+    }
+
+    /// What the deployed server says about itself (`GET {url}/info`; see
+    /// [`crate::inference::InferenceClient::get_endpoint_info`]).
+    ///
+    /// ```no_run
+    /// # fn demo() -> hfkit::Result<()> {
+    /// let client = hfkit::blocking::InferenceClient::from_async(
+    ///     hfkit::inference::InferenceClient::builder()
+    ///         .base_url("http://127.0.0.1:8080")
+    ///         .build()?,
+    /// )?;
+    /// let info = client.get_endpoint_info(None)?;
+    /// println!("{:?} (batch ≤ {:?})", info.model_id, info.max_client_batch_size);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_endpoint_info(&self, model: Option<&str>) -> Result<EndpointInfo> {
+        let c = self.inner.clone();
+        let model = model.map(str::to_owned);
+        self.rt
+            .block_on(async move { c.get_endpoint_info(model.as_deref()).await })
+    }
+
+    /// Whether the deployed server is up (`GET {url}/health` answers 200; see
+    /// [`crate::inference::InferenceClient::health_check`]).
+    ///
+    /// ```no_run
+    /// # fn demo() -> hfkit::Result<()> {
+    /// let client = hfkit::blocking::InferenceClient::from_async(
+    ///     hfkit::inference::InferenceClient::builder()
+    ///         .base_url("http://127.0.0.1:8080")
+    ///         .build()?,
+    /// )?;
+    /// assert!(client.health_check(None)?, "the server is not ready");
+    /// # Ok(()) }
+    /// ```
+    pub fn health_check(&self, model: Option<&str>) -> Result<bool> {
+        let c = self.inner.clone();
+        let model = model.map(str::to_owned);
+        self.rt
+            .block_on(async move { c.health_check(model.as_deref()).await })
     }
 
     /// A raw request (see [`crate::inference::InferenceClient::post`]).

@@ -36,6 +36,12 @@ impl RequestBuilder {
         self
     }
 
+    /// Adds a header already in its typed form (cannot fail; no parsing).
+    pub fn header_typed(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.req.headers.insert(name, value);
+        self
+    }
+
     /// Adds query parameters.
     pub fn query<K: AsRef<str>, V: AsRef<str>>(
         mut self,
@@ -58,6 +64,13 @@ impl RequestBuilder {
         let bytes = serde_json::to_vec(value).map_err(|e| Error::json("request body", e))?;
         self.req.body = Some(Body::Json(Bytes::from(bytes)));
         Ok(self)
+    }
+
+    /// A JSON body already serialised (`Content-Type: application/json` unless a header of
+    /// the request names another).
+    pub fn json_bytes(mut self, bytes: Bytes) -> Self {
+        self.req.body = Some(Body::Json(bytes));
+        self
     }
 
     /// A raw body.

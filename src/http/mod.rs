@@ -8,21 +8,27 @@
 mod builder;
 pub mod response;
 pub mod retry;
+mod token;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::auth::{Token, is_trusted, origin_of};
+use crate::auth::{Token, is_trusted, origin_of, same_origin};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 pub use builder::{RequestBuilder, check};
 pub use response::ErrorScope;
 pub use retry::RetryPolicy;
+
+/// Header names built at compile time (a custom name given as `&str` is parsed on every use).
+const X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+const X_HF_WARNING: HeaderName = HeaderName::from_static("x-hf-warning");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The most requests one redirect walk may make.
 const MAX_HOPS: usize = 20;
@@ -87,6 +93,8 @@ struct Inner {
     trusted: Vec<(String, String, u16)>,
     /// `X-HF-Warning` topics already logged (each is logged once per client).
     warned: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The token file's content, re-read only when the file changes.
+    tokens: token::TokenCache,
 }
 
 /// The shared HTTP client. Cheap to clone.
@@ -131,6 +139,7 @@ impl HttpClient {
                 user_agent,
                 trusted,
                 warned: Default::default(),
+                tokens: Default::default(),
             }),
         })
     }
@@ -149,6 +158,7 @@ impl HttpClient {
                 user_agent: i.user_agent.clone(),
                 trusted: i.trusted.clone(),
                 warned: Default::default(),
+                tokens: Default::default(),
             }),
         })
     }
@@ -163,6 +173,7 @@ impl HttpClient {
             user_agent: arc.user_agent.clone(),
             trusted: arc.trusted.clone(),
             warned: Default::default(),
+            tokens: Default::default(),
         });
         for u in extra {
             if let Ok(u) = Url::parse(u) {
@@ -212,7 +223,12 @@ impl HttpClient {
     pub fn request(&self, method: Method, url: &str) -> Result<RequestBuilder> {
         let url = Url::parse(url)
             .map_err(|e| Error::InvalidInput(format!("invalid URL {url:?}: {e}")))?;
-        Ok(RequestBuilder {
+        Ok(self.request_url(method, url))
+    }
+
+    /// Starts a request to an already parsed URL.
+    pub fn request_url(&self, method: Method, url: Url) -> RequestBuilder {
+        RequestBuilder {
             client: self.clone(),
             req: Request {
                 method,
@@ -226,7 +242,7 @@ impl HttpClient {
                 trust_origin: false,
                 scope: ErrorScope::default(),
             },
-        })
+        }
     }
 
     /// `GET url`.
@@ -244,9 +260,16 @@ impl HttpClient {
         self.request(Method::POST, url)
     }
 
+    /// The token of a request that names none ([`TokenMode::Auto`]): what
+    /// [`Settings::resolve_token`] answers, with the token file read again only when it changed
+    /// (one `stat` per call instead of `open` + `read`; Python reads it on every request).
+    pub fn resolve_token(&self) -> Option<Token> {
+        self.inner.tokens.resolve(&self.inner.settings)
+    }
+
     fn token_for(&self, mode: &TokenMode) -> Option<Token> {
         match mode {
-            TokenMode::Auto => self.inner.settings.resolve_token(),
+            TokenMode::Auto => self.resolve_token(),
             TokenMode::Explicit(t) => Some(t.clone()),
             TokenMode::Never => None,
         }
@@ -260,48 +283,73 @@ impl HttpClient {
             });
         }
         let token = self.token_for(&req.token);
-        let first_origin = origin_of(&req.url);
         let mut url = req.url.clone();
         let mut method = req.method.clone();
-        let mut body = req.body.clone();
+        let mut body = req.body.as_ref();
         for _ in 0..MAX_HOPS {
-            let trusted =
-                self.is_trusted(&url) || (req.trust_origin && origin_of(&url) == first_origin);
-            let mut rb = self
-                .inner
-                .client
-                .request(method.clone(), url.clone())
-                .header("x-amzn-trace-id", uuid::Uuid::new_v4().to_string())
-                .headers(req.headers.clone());
+            let mut out = reqwest::Request::new(method.clone(), url.clone());
+            let headers = out.headers_mut();
+            headers.reserve(req.headers.len() + 4);
+            // As Python: the caller's `X-Amzn-Trace-Id` (set below with the request's headers),
+            // else its `X-Request-Id`, else a fresh id per request.
+            let trace = match req.headers.get(&X_REQUEST_ID) {
+                Some(v) if !v.is_empty() => v.clone(),
+                _ => trace_id(),
+            };
+            headers.insert(X_AMZN_TRACE_ID, trace);
+            // The request's own headers replace hfkit's of the same name (several values of
+            // one name all kept).
+            let mut prev: Option<&HeaderName> = None;
+            for (k, v) in &req.headers {
+                if prev == Some(k) {
+                    headers.append(k.clone(), v.clone());
+                } else {
+                    headers.insert(k.clone(), v.clone());
+                }
+                prev = Some(k);
+            }
+            // Whether the token may go to this hop: asked only when there is one.
             if let Some(t) = &token
-                && trusted
+                && (self.is_trusted(&url) || (req.trust_origin && same_origin(&url, &req.url)))
                 && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
             {
                 v.set_sensitive(true);
-                rb = rb.header(header::AUTHORIZATION, v);
+                headers.append(header::AUTHORIZATION, v);
             }
-            if let Some(t) = req.timeout {
-                rb = rb.timeout(t);
-            }
-            rb = match &body {
-                None => rb,
+            match body {
+                None => {}
                 Some(Body::Bytes(b, ct)) => {
-                    let rb = rb.body(b.clone());
-                    match ct {
-                        Some(ct) => rb.header(header::CONTENT_TYPE, ct),
-                        None => rb,
+                    if let Some(ct) = ct {
+                        let v = HeaderValue::from_str(ct).map_err(|e| {
+                            Error::InvalidInput(format!("invalid content type {ct:?}: {e}"))
+                        })?;
+                        headers.append(header::CONTENT_TYPE, v);
                     }
+                    *out.body_mut() = Some(b.clone().into());
                 }
                 Some(Body::Json(b)) => {
-                    let rb = rb.body(b.clone());
-                    if req.headers.contains_key(header::CONTENT_TYPE) {
-                        rb
-                    } else {
-                        rb.header(header::CONTENT_TYPE, "application/json")
+                    if !headers.contains_key(header::CONTENT_TYPE) {
+                        headers.insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
                     }
+                    *out.body_mut() = Some(b.clone().into());
                 }
-                Some(Body::Form(pairs)) => rb.form(pairs),
-            };
+                Some(Body::Form(pairs)) => {
+                    let encoded = url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(pairs)
+                        .finish();
+                    headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/x-www-form-urlencoded"),
+                    );
+                    *out.body_mut() = Some(encoded.into());
+                }
+            }
+            if let Some(t) = req.timeout {
+                *out.timeout_mut() = Some(t);
+            }
             if self.inner.settings.debug {
                 tracing::debug!(
                     "curl -X {} -H 'authorization: Bearer <TOKEN>' '{}'",
@@ -310,8 +358,10 @@ impl HttpClient {
                 );
             }
             let started = std::time::Instant::now();
-            let resp = rb
-                .send()
+            let resp = self
+                .inner
+                .client
+                .execute(out)
                 .await
                 .map_err(|e| transport_error(&e, &method, &url, started.elapsed()))?;
             self.log_hub_warnings(resp.headers());
@@ -330,7 +380,7 @@ impl HttpClient {
                 url: response::redact_url(url.as_str()),
                 message: format!("invalid redirect Location {location:?}: {e}"),
             })?;
-            let same_or_trusted = origin_of(&next) == origin_of(&url) || self.is_trusted(&next);
+            let same_or_trusted = same_origin(&next, &url) || self.is_trusted(&next);
             if req.redirects == Redirects::Trusted && !same_or_trusted {
                 return Ok(resp);
             }
@@ -348,7 +398,7 @@ impl HttpClient {
 
     /// Logs each `X-HF-Warning: <topic>; <message>` topic once.
     fn log_hub_warnings(&self, headers: &HeaderMap) {
-        for v in headers.get_all("x-hf-warning") {
+        for v in headers.get_all(&X_HF_WARNING) {
             let Ok(text) = v.to_str() else { continue };
             let topic = text.split(';').next().unwrap_or(text).trim().to_owned();
             let first = self
@@ -371,6 +421,14 @@ impl HttpClient {
         }
         Ok(resp)
     }
+}
+
+/// A fresh `X-Amzn-Trace-Id` value: a UUID v4, formatted without a heap allocation.
+fn trace_id() -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    // A hyphenated UUID is always a valid header value.
+    HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("0"))
 }
 
 fn transport_error(e: &reqwest::Error, method: &Method, url: &Url, elapsed: Duration) -> Error {

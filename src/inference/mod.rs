@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod endpoint;
 mod input;
 mod provider;
 mod request;
@@ -63,6 +64,11 @@ pub(crate) struct Inner {
     pub(crate) router_url: String,
     pub(crate) legacy_url: String,
     pub(crate) model: Option<String>,
+    /// [`model`](Self::model) parsed, when it is a URL.
+    pub(crate) model_url: Option<url::Url>,
+    /// The token of requests to that URL, and whether its origin may have it (inference.md
+    /// §2.1), decided once.
+    pub(crate) model_token: Option<(crate::http::TokenMode, bool)>,
     pub(crate) provider: Provider,
     pub(crate) legacy: bool,
     pub(crate) timeout: Option<Duration>,
@@ -102,6 +108,8 @@ impl InferenceClient {
                 router_url: i.router_url.clone(),
                 legacy_url: i.legacy_url.clone(),
                 model: i.model.clone(),
+                model_url: i.model_url.clone(),
+                model_token: i.model_token.clone(),
                 provider: i.provider,
                 legacy: i.legacy,
                 timeout: i.timeout,
@@ -408,6 +416,14 @@ impl InferenceClientBuilder {
             .base_url
             .or(self.model)
             .filter(|m| !m.trim().is_empty());
+        let model_url = model
+            .as_deref()
+            .filter(|m| routing::is_url(m))
+            .and_then(|m| url::Url::parse(m).ok());
+        let model_token = model
+            .as_deref()
+            .filter(|m| routing::is_url(m))
+            .map(|m| routing::url_token_of(http.settings().token.as_ref(), m));
         let mut headers = self.headers;
         for (k, v) in &headers {
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
@@ -424,6 +440,8 @@ impl InferenceClientBuilder {
                 router_url,
                 legacy_url,
                 model,
+                model_url,
+                model_token,
                 provider: self.provider.unwrap_or_default(),
                 legacy: self.legacy,
                 timeout: self.timeout,

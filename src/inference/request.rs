@@ -138,9 +138,13 @@ async fn attempt_loop<T: Outcome>(
     let deadline = inner.timeout.map(|t| started + t);
     let mut attempt: u32 = 0;
     loop {
-        let mut rb = inner
-            .task_http
-            .post(&target.url)?
+        let rb = match &target.parsed {
+            Some(u) => inner
+                .task_http
+                .request_url(reqwest::Method::POST, u.clone()),
+            None => inner.task_http.post(&target.url)?,
+        };
+        let mut rb = rb
             .token(target.token.clone())
             .trust_origin(target.trust_origin)
             .redirects(Redirects::Trusted);
@@ -149,7 +153,10 @@ async fn attempt_loop<T: Outcome>(
         } else {
             "*/*"
         };
-        rb = rb.header("accept", accept)?;
+        rb = rb.header_typed(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static(accept),
+        );
         for (k, v) in target.provider_headers {
             rb = rb.header(k, v)?;
         }
@@ -165,7 +172,7 @@ async fn attempt_loop<T: Outcome>(
             rb = rb.header(k, v)?;
         }
         rb = match &payload {
-            Payload::Json(b) => rb.body(b.clone(), Some("application/json")),
+            Payload::Json(b) => rb.json_bytes(b.clone()),
             Payload::Raw(b, ct) => rb.body(b.clone(), ct.as_deref()),
         };
         let mut left = None;
@@ -246,7 +253,7 @@ async fn read(mut resp: reqwest::Response) -> Result<RawResponse> {
 
 /// [`redact_url`], skipped for a URL without user info or query (nothing to hide; no re-parse
 /// on every answer).
-fn redact(u: &url::Url) -> String {
+pub(crate) fn redact(u: &url::Url) -> String {
     if u.query().is_none() && u.username().is_empty() && u.password().is_none() {
         u.as_str().to_owned()
     } else {
@@ -254,7 +261,7 @@ fn redact(u: &url::Url) -> String {
     }
 }
 
-async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
+pub(crate) async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
     let mut out = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         out.extend_from_slice(&chunk);
@@ -269,7 +276,18 @@ async fn read_bounded(mut resp: reqwest::Response) -> Vec<u8> {
 /// Maps an error response (inference.md §5.1–5.2): the Hub's mapping, plus `error_type` and
 /// 422 → [`Error::Inference`], and the message forms the Hub parser does not know.
 pub(crate) fn error_for(status: u16, headers: &HeaderMap, body: &[u8], url: &str) -> Error {
-    let err = error_from_parts(status, headers, body, "POST", url, &ErrorScope::default());
+    error_for_method(status, headers, body, "POST", url)
+}
+
+/// [`error_for`] of a request with another method than `POST`.
+pub(crate) fn error_for_method(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    method: &str,
+    url: &str,
+) -> Error {
+    let err = error_from_parts(status, headers, body, method, url, &ErrorScope::default());
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let error_type = json.as_ref().and_then(|v| {
         v.get("error_type")

@@ -35,13 +35,15 @@ pub(crate) struct Target {
     pub token: TokenMode,
     pub trust_origin: bool,
     pub provider_headers: &'static [(&'static str, &'static str)],
+    /// [`url`](Self::url) already parsed, when the client had it (its own URL model).
+    pub parsed: Option<url::Url>,
 }
 
-fn is_url(m: &str) -> bool {
+pub(crate) fn is_url(m: &str) -> bool {
     m.starts_with("http://") || m.starts_with("https://")
 }
 
-fn check_id(id: &str) -> Result<()> {
+pub(crate) fn check_id(id: &str) -> Result<()> {
     let bad = id.is_empty()
         || id.starts_with('/')
         || id.ends_with('/')
@@ -57,18 +59,56 @@ fn check_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The host of an `http(s)://` URL, lower-cased, without user info or port (no full parse:
-/// this runs on every request of a URL model).
+/// The host of an `http(s)://` URL, lower-cased, without user info or port.
+#[cfg(test)]
 fn host_of(url: &str) -> String {
+    host_slice(url).to_ascii_lowercase()
+}
+
+/// Whether the URL's host is an Inference Endpoint's (`*.endpoints.huggingface.cloud`, any
+/// case).
+fn is_endpoint_host(url: &str) -> bool {
+    const SUFFIX: &str = ".endpoints.huggingface.cloud";
+    let host = host_slice(url).as_bytes();
+    host.len() >= SUFFIX.len()
+        && host[host.len() - SUFFIX.len()..].eq_ignore_ascii_case(SUFFIX.as_bytes())
+}
+
+/// The host of an `http(s)://` URL as written, without user info or port (no full parse: this
+/// runs on every request of a URL model).
+fn host_slice(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host.strip_prefix('[') {
+    if let Some(v6) = host.strip_prefix('[') {
         v6.split_once(']').map_or(v6, |(h, _)| h)
     } else {
         host.split(':').next().unwrap_or_default()
-    };
-    host.to_ascii_lowercase()
+    }
+}
+
+/// The token of a request to a user-supplied URL (inference.md §2.1): the explicit token, with
+/// the URL's origin trusted; else the implicit one only for an Inference Endpoint host
+/// (`*.endpoints.huggingface.cloud`); else none.
+/// `url` is built from the URL `model` (same host); for the client's own model the answer was
+/// decided when the client was built.
+pub(crate) fn url_token(client: &InferenceClient, model: &str, url: &str) -> (TokenMode, bool) {
+    let inner = &client.inner;
+    if let Some(decided) = &inner.model_token
+        && inner.model.as_deref() == Some(model)
+    {
+        return decided.clone();
+    }
+    url_token_of(inner.http.settings().token.as_ref(), url)
+}
+
+/// [`url_token`] for an explicit token (if any) and a URL.
+pub(crate) fn url_token_of(explicit: Option<&crate::auth::Token>, url: &str) -> (TokenMode, bool) {
+    match explicit {
+        Some(t) => (TokenMode::Explicit(t.clone()), true),
+        None if is_endpoint_host(url) => (TokenMode::Auto, true),
+        None => (TokenMode::Never, false),
+    }
 }
 
 /// The chat URL of a base URL (inference.md §1.6).
@@ -96,15 +136,15 @@ pub(crate) async fn resolve(
     let inner = &client.inner;
     let call_model = call_model.filter(|m| !m.trim().is_empty());
     let chat = task == Task::ChatCompletion;
-    let route_model: Option<String> = if chat {
-        inner.model.clone().or(call_model.map(str::to_owned))
+    let route_model: Option<&str> = if chat {
+        inner.model.as_deref().or(call_model)
     } else {
-        call_model.map(str::to_owned).or(inner.model.clone())
+        call_model.or(inner.model.as_deref())
     };
     let provider = inner.provider;
 
     // 1. A URL is called directly.
-    if let Some(m) = route_model.as_deref().filter(|m| is_url(m)) {
+    if let Some(m) = route_model.filter(|m| is_url(m)) {
         if !matches!(provider, Provider::Auto | Provider::HfInference) {
             tracing::warn!(
                 "the model is a URL: provider {provider} is ignored and the URL is called directly"
@@ -123,12 +163,12 @@ pub(crate) async fn resolve(
             .filter(|c| !is_url(c))
             .unwrap_or("dummy")
             .to_owned();
-        let explicit = inner.http.settings().token.clone();
-        let host_is_endpoint = host_of(&url).ends_with(".endpoints.huggingface.cloud");
-        let (token, trust_origin) = match explicit {
-            Some(t) => (TokenMode::Explicit(t), true),
-            None if host_is_endpoint => (TokenMode::Auto, true),
-            None => (TokenMode::Never, false),
+        let (token, trust_origin) = url_token(client, m, &url);
+        // The client's own URL model was parsed when the client was built.
+        let parsed = if chat || inner.model.as_deref() != Some(m) {
+            None
+        } else {
+            inner.model_url.clone()
         };
         return Ok(Target {
             mode: Mode::Url,
@@ -138,12 +178,13 @@ pub(crate) async fn resolve(
             token,
             trust_origin,
             provider_headers: &[],
+            parsed,
         });
     }
 
     // The named model, or (rows 3 and L) the recommended one.
     let model = match route_model {
-        Some(m) => m,
+        Some(m) => m.to_owned(),
         None => {
             if !matches!(provider, Provider::Auto | Provider::HfInference) {
                 return Err(Error::InvalidInput(format!(
@@ -170,13 +211,14 @@ pub(crate) async fn resolve(
             token: TokenMode::Auto,
             trust_origin: false,
             provider_headers: &[],
+            parsed: None,
         });
     }
 
     let (provider, auto_entry) = match provider {
         Provider::HfInference => (Provider::HfInference, None),
         Provider::Auto if chat => {
-            let token = inner.http.settings().resolve_token();
+            let token = inner.http.resolve_token();
             if !token
                 .as_ref()
                 .is_some_and(|t| t.expose().starts_with("hf_"))
@@ -195,6 +237,7 @@ pub(crate) async fn resolve(
                 token: TokenMode::Auto,
                 trust_origin: false,
                 provider_headers: &[],
+                parsed: None,
             });
         }
         Provider::Auto => {
@@ -228,6 +271,7 @@ pub(crate) async fn resolve(
             token: TokenMode::Auto,
             trust_origin: false,
             provider_headers: &[],
+            parsed: None,
         });
     }
     // Mode P: the mapping gives the provider's id of the model.
@@ -263,6 +307,7 @@ pub(crate) async fn resolve(
         token: TokenMode::Auto,
         trust_origin: false,
         provider_headers: provider.extra_headers(),
+        parsed: None,
     })
 }
 

@@ -157,6 +157,13 @@ CASES = {
     "url_chat_root_provider_ignored": lambda c: InferenceClient(base_url=BASE, provider="together").chat_completion(MSG, model="my-model"),
     "url_chat_query": lambda c: InferenceClient(base_url=BASE + "/openai/v1?api-version=2").chat_completion(MSG),
     "url_chat_full_path": lambda c: InferenceClient(base_url=BASE + "/x/chat/completions", api_key="my-api-key").chat_completion(MSG, max_tokens=2),
+    # Server questions (hf-inference client, as Python requires): GET {url}/info, {url}/health.
+    "endpoint_info_url": lambda c: H(model=U + "/tgi/").get_endpoint_info(),
+    "endpoint_info_url_query": lambda c: H(model=U + "/tgi?x=1").get_endpoint_info(),
+    "endpoint_info_hub_id": lambda c: H().get_endpoint_info(model=m(c, "text-generation")),
+    "endpoint_info_headers": lambda c: H(model=U + "/tgi", bill_to="my-org", headers={"X-Custom": "1"}).get_endpoint_info(),
+    "health_check_url": lambda c: H(model=U + "/tgi/").health_check(),
+    "health_check_hub_id": lambda c: H().health_check(model="org/m"),
 }
 
 for case, call in CASES.items():

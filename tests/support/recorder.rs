@@ -201,6 +201,10 @@ pub fn answer(rec: &Recorded) -> (u16, &'static str, Vec<u8>) {
             json!([{"generated_text":"g","details":{"finish_reason":"length","generated_tokens":1,"seed":1,"prefill":[],"tokens":[{"id":1,"text":"g","logprob":-0.5,"special":false}]}}])
         }
         "text-generation" => json!([{"generated_text":"g"}]),
+        "info" if rec.method == "GET" => {
+            json!({"model_id":"m","max_input_tokens":1024,"max_total_tokens":2048,"max_client_batch_size":4,"router":"text-generation-router","version":"3.3.6"})
+        }
+        "health" if rec.method == "GET" => return (200, "text/plain", Vec::new()),
         "text-to-image" | "image-to-image" => return (200, "image/png", png()),
         "text-to-speech" => return (200, "audio/flac", b"fLaC\0\0\0\x22".to_vec()),
         "text-to-video" | "image-to-video" => {

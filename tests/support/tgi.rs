@@ -15,6 +15,11 @@
 //! - `tools` in a chat body (or the word `tools`) streams two tool calls in pieces.
 //!
 //! Chat streams end with a usage-only chunk when `stream_options.include_usage` is true.
+//!
+//! `GET …/info` answers TGI's `Info` object (TEI's when the path starts with `/tei`);
+//! `GET …/health` answers 200 with an empty body, or 503 `{"error":"unhealthy"}` after
+//! [`TgiServer::set_healthy`]`(false)`. Both are served under any path prefix but `/missing`,
+//! which answers 404 `{"error": …}`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,7 +28,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -49,7 +54,13 @@ pub fn generated_text() -> String {
 /// One request the server saw.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
+    pub query: Option<String>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The `X-Amzn-Trace-Id` header, if any.
+    pub trace_id: Option<String>,
     pub body: Value,
 }
 
@@ -60,6 +71,8 @@ struct Shared {
     dropped: AtomicUsize,
     /// Streams the server finished writing.
     finished: AtomicUsize,
+    /// `/health` answers 503 while set.
+    unhealthy: std::sync::atomic::AtomicBool,
 }
 
 /// A running TGI-protocol server.
@@ -73,6 +86,11 @@ impl TgiServer {
     /// Every request so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.seen.lock().unwrap().clone()
+    }
+
+    /// Makes `/health` answer 200 (`true`) or 503 `{"error":"unhealthy"}` (`false`).
+    pub fn set_healthy(&self, healthy: bool) {
+        self.shared.unhealthy.store(!healthy, Ordering::SeqCst);
     }
 
     /// How many streams lost their client before the end.
@@ -172,8 +190,53 @@ fn has(words: &str, w: &str) -> bool {
     words.split_whitespace().any(|x| x == w)
 }
 
-async fn handle(State(sh): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Response {
+async fn handle(
+    State(sh): State<Arc<Shared>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
+    if method == Method::GET {
+        sh.seen.lock().unwrap().push(Seen {
+            method: method.to_string(),
+            path: path.clone(),
+            query: uri.query().map(str::to_owned),
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            trace_id: headers
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: Value::Null,
+        });
+        return if path.starts_with("/missing") {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "Model org/missing does not exist"})),
+            )
+                .into_response()
+        } else if path.ends_with("/health") {
+            if sh.unhealthy.load(Ordering::SeqCst) {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(json!({"error": "unhealthy", "error_type": "healthcheck"})),
+                )
+                    .into_response()
+            } else {
+                StatusCode::OK.into_response()
+            }
+        } else if path.ends_with("/info") && path.starts_with("/tei") {
+            Json(tei_info()).into_response()
+        } else if path.ends_with("/info") {
+            Json(tgi_info()).into_response()
+        } else {
+            (StatusCode::NOT_FOUND, "no such route").into_response()
+        };
+    }
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -185,7 +248,17 @@ async fn handle(State(sh): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Respons
         }
     };
     sh.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
         path: path.clone(),
+        query: uri.query().map(str::to_owned),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        trace_id: headers
+            .get("x-amzn-trace-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body: body.clone(),
     });
     match path.as_str() {
@@ -196,6 +269,47 @@ async fn handle(State(sh): State<Arc<Shared>>, uri: Uri, body: Bytes) -> Respons
         "/generate_stream" => generate_stream(sh, &body),
         _ => (StatusCode::NOT_FOUND, "no such route").into_response(),
     }
+}
+
+/// TGI's `GET /info` (`openapi/tgi.json` `Info`, 3.x).
+pub fn tgi_info() -> Value {
+    json!({
+        "model_id": "org/tiny-llm",
+        "model_sha": "e985a63cdc139290c5f700ff1929f0b5942cced2",
+        "model_pipeline_tag": "text-generation",
+        "max_concurrent_requests": 128,
+        "max_best_of": 2,
+        "max_stop_sequences": 4,
+        "max_input_tokens": 1024,
+        "max_total_tokens": 2048,
+        "validation_workers": 2,
+        "max_client_batch_size": 4,
+        "router": "text-generation-router",
+        "version": "3.3.6-dev0",
+        "sha": null,
+        "docker_label": null
+    })
+}
+
+/// TEI's `GET /info` (`openapi/tei.json` `Info`, 1.9).
+pub fn tei_info() -> Value {
+    json!({
+        "model_id": "thenlper/gte-base",
+        "model_sha": "fca14538aa9956a46526bd1d0d11d69e19b5a101",
+        "model_dtype": "float16",
+        "served_model_name": "thenlper/gte-base",
+        "model_type": {"embedding": {"pooling": "cls"}},
+        "max_concurrent_requests": 512,
+        "max_input_length": 512,
+        "max_batch_tokens": 16384,
+        "max_batch_requests": null,
+        "max_client_batch_size": 32,
+        "auto_truncate": false,
+        "tokenization_workers": 4,
+        "version": "1.9.3",
+        "sha": "1f2a3b4",
+        "docker_label": "sha-1f2a3b4"
+    })
 }
 
 fn token(t: &(i64, &str, f64, bool)) -> Value {

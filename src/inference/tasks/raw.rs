@@ -70,6 +70,7 @@ impl Post {
             let mut t =
                 routing::resolve(client, Task::TextClassification, Some(&self.target)).await?;
             t.url = self.target.clone();
+            t.parsed = None;
             (None, t)
         } else if self.target.starts_with('/') {
             let url = format!("{}{}", client.inner.router_url, self.target);
@@ -83,6 +84,7 @@ impl Post {
                     token: TokenMode::Auto,
                     trust_origin: false,
                     provider_headers: &[],
+                    parsed: None,
                 },
             )
         } else {

@@ -6,6 +6,7 @@
 mod audio;
 mod chat;
 mod content;
+mod endpoint;
 mod generation;
 mod media;
 mod multimodal;
@@ -16,6 +17,7 @@ mod vision;
 
 pub use audio::*;
 pub use chat::*;
+pub use endpoint::*;
 pub use generation::*;
 pub use media::*;
 pub use multimodal::*;
