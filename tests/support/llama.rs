@@ -66,7 +66,8 @@ pub struct LlamaServer {
 impl LlamaServer {
     /// Starts the server on a free 127.0.0.1 port with `--n_ctx 512 --model_alias tiny` plus
     /// `extra_args` (e.g. `["--chat_format", "chatml-function-calling"]`), and waits (at most
-    /// [`STARTUP_TIMEOUT`]) until `GET /v1/models` answers 200.
+    /// [`STARTUP_TIMEOUT`]) until it says it listens on that port and `GET /v1/models` answers
+    /// 200.
     pub fn start(extra_args: &[&str]) -> LlamaServer {
         let python = llama_python();
         let model = tiny_model();
@@ -108,7 +109,6 @@ impl LlamaServer {
         panic!("the llama-cpp-python server did not start: {last_failure}");
     }
 
-    /// `http://127.0.0.1:PORT/v1`.
     /// An `InferenceClient` of this server: no token, no Hub settings from the environment, no
     /// retries, every call bounded by `timeout`.
     pub fn client(&self, timeout: Duration) -> hfkit::inference::InferenceClient {
@@ -126,6 +126,7 @@ impl LlamaServer {
             .unwrap()
     }
 
+    /// `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
     }
@@ -152,7 +153,12 @@ impl LlamaServer {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("the server exited during startup ({status})"));
             }
-            if models_status(self.addr) == Some(200) {
+            // Ready once *this* process says it is listening on its port and the port answers:
+            // the port was picked free a moment before, and a server of another test may have
+            // taken it first; then this one fails to bind and exits, and the port's answers come
+            // from the other server (killed when that test ends, mid-request for this one).
+            let listening = format!("Uvicorn running on http://{}", self.addr);
+            if self.output().contains(&listening) && models_status(self.addr) == Some(200) {
                 return Ok(());
             }
             thread::sleep(Duration::from_millis(100));
