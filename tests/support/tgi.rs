@@ -190,6 +190,24 @@ fn has(words: &str, w: &str) -> bool {
     words.split_whitespace().any(|x| x == w)
 }
 
+/// What the server records of one request.
+fn seen(method: &Method, headers: &HeaderMap, uri: &Uri, body: Value) -> Seen {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Seen {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        query: uri.query().map(str::to_owned),
+        authorization: header("authorization"),
+        trace_id: header("x-amzn-trace-id"),
+        body,
+    }
+}
+
 async fn handle(
     State(sh): State<Arc<Shared>>,
     method: Method,
@@ -199,20 +217,10 @@ async fn handle(
 ) -> Response {
     let path = uri.path().to_owned();
     if method == Method::GET {
-        sh.seen.lock().unwrap().push(Seen {
-            method: method.to_string(),
-            path: path.clone(),
-            query: uri.query().map(str::to_owned),
-            authorization: headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            trace_id: headers
-                .get("x-amzn-trace-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            body: Value::Null,
-        });
+        sh.seen
+            .lock()
+            .unwrap()
+            .push(seen(&method, &headers, &uri, Value::Null));
         return if path.starts_with("/missing") {
             (
                 StatusCode::NOT_FOUND,
@@ -247,20 +255,10 @@ async fn handle(
                 .into_response();
         }
     };
-    sh.seen.lock().unwrap().push(Seen {
-        method: method.to_string(),
-        path: path.clone(),
-        query: uri.query().map(str::to_owned),
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        trace_id: headers
-            .get("x-amzn-trace-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: body.clone(),
-    });
+    sh.seen
+        .lock()
+        .unwrap()
+        .push(seen(&method, &headers, &uri, body.clone()));
     match path.as_str() {
         "/v1/chat/completions" => chat(sh, body).await,
         "/generate" => generate(&body, false),
