@@ -166,13 +166,25 @@ impl Settings {
     /// The token to use when the caller gave none: the explicit one, else (unless implicit tokens
     /// are disabled) `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file (hub.md §1.2).
     pub fn resolve_token(&self) -> Option<Token> {
+        self.resolve_token_with(crate::auth::read_token_file)
+    }
+
+    /// [`resolve_token`](Self::resolve_token) with the token file read by `read_file` (the HTTP
+    /// client reads it through a cache that re-reads only a changed file).
+    pub(crate) fn resolve_token_with(
+        &self,
+        read_file: impl FnOnce(&std::path::Path) -> Option<Token>,
+    ) -> Option<Token> {
         if let Some(t) = &self.token {
             return Some(t.clone());
         }
         if self.disable_implicit_token {
             return None;
         }
-        self.stored_or_env_token()
+        if let Some(t) = &self.env_token {
+            return Some(t.clone());
+        }
+        read_file(&self.token_path)
     }
 
     /// The token from the environment or the token file, ignoring `HF_HUB_DISABLE_IMPLICIT_TOKEN`.

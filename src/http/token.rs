@@ -45,20 +45,9 @@ pub(crate) struct TokenCache {
 }
 
 impl TokenCache {
-    /// The token of `settings` when the caller gave none: the explicit one, else (unless
-    /// implicit tokens are disabled) `HF_TOKEN` / `HUGGING_FACE_HUB_TOKEN`, then the token file —
-    /// what [`Settings::resolve_token`] answers, with the file read only when it changed.
+    /// What [`Settings::resolve_token`] answers, with the token file read only when it changed.
     pub(crate) fn resolve(&self, settings: &Settings) -> Option<Token> {
-        if let Some(t) = &settings.token {
-            return Some(t.clone());
-        }
-        if settings.disable_implicit_token {
-            return None;
-        }
-        if let Some(t) = &settings.env_token {
-            return Some(t.clone());
-        }
-        self.file(&settings.token_path)
+        settings.resolve_token_with(|path| self.file(path))
     }
 
     fn file(&self, path: &Path) -> Option<Token> {

@@ -98,7 +98,7 @@ impl InferenceClient {
         let model = self.server_model(model)?;
         let (url, token, trust) = if is_url(model) {
             let url = route_url(model, "info")?;
-            let (token, trust) = url_token(self, model, &url);
+            let (token, trust) = url_token(self, &url);
             (url, token, trust)
         } else {
             if !matches!(inner.provider, Provider::Auto | Provider::HfInference) {
@@ -173,7 +173,7 @@ impl InferenceClient {
             )));
         }
         let url = route_url(model, "health")?;
-        let (token, trust) = url_token(self, model, &url);
+        let (token, trust) = url_token(self, &url);
         let resp = self.server_get(&url, token, trust).await?;
         Ok(resp.status().as_u16() == 200)
     }

@@ -66,9 +66,6 @@ pub(crate) struct Inner {
     pub(crate) model: Option<String>,
     /// [`model`](Self::model) parsed, when it is a URL.
     pub(crate) model_url: Option<url::Url>,
-    /// The token of requests to that URL, and whether its origin may have it (inference.md
-    /// §2.1), decided once.
-    pub(crate) model_token: Option<(crate::http::TokenMode, bool)>,
     pub(crate) provider: Provider,
     pub(crate) legacy: bool,
     pub(crate) timeout: Option<Duration>,
@@ -109,7 +106,6 @@ impl InferenceClient {
                 legacy_url: i.legacy_url.clone(),
                 model: i.model.clone(),
                 model_url: i.model_url.clone(),
-                model_token: i.model_token.clone(),
                 provider: i.provider,
                 legacy: i.legacy,
                 timeout: i.timeout,
@@ -420,10 +416,6 @@ impl InferenceClientBuilder {
             .as_deref()
             .filter(|m| routing::is_url(m))
             .and_then(|m| url::Url::parse(m).ok());
-        let model_token = model
-            .as_deref()
-            .filter(|m| routing::is_url(m))
-            .map(|m| routing::url_token_of(http.settings().token.as_ref(), m));
         let mut headers = self.headers;
         for (k, v) in &headers {
             reqwest::header::HeaderName::from_bytes(k.as_bytes())
@@ -441,7 +433,6 @@ impl InferenceClientBuilder {
                 legacy_url,
                 model,
                 model_url,
-                model_token,
                 provider: self.provider.unwrap_or_default(),
                 legacy: self.legacy,
                 timeout: self.timeout,

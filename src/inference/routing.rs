@@ -87,24 +87,11 @@ fn host_slice(url: &str) -> &str {
     }
 }
 
-/// The token of a request to a user-supplied URL (inference.md §2.1): the explicit token, with
-/// the URL's origin trusted; else the implicit one only for an Inference Endpoint host
-/// (`*.endpoints.huggingface.cloud`); else none.
-/// `url` is built from the URL `model` (same host); for the client's own model the answer was
-/// decided when the client was built.
-pub(crate) fn url_token(client: &InferenceClient, model: &str, url: &str) -> (TokenMode, bool) {
-    let inner = &client.inner;
-    if let Some(decided) = &inner.model_token
-        && inner.model.as_deref() == Some(model)
-    {
-        return decided.clone();
-    }
-    url_token_of(inner.http.settings().token.as_ref(), url)
-}
-
-/// [`url_token`] for an explicit token (if any) and a URL.
-pub(crate) fn url_token_of(explicit: Option<&crate::auth::Token>, url: &str) -> (TokenMode, bool) {
-    match explicit {
+/// The token of a request to a user-supplied URL (inference.md §2.1): the client's explicit
+/// token, with the URL's origin trusted; else the implicit one only for an Inference Endpoint
+/// host (`*.endpoints.huggingface.cloud`); else none.
+pub(crate) fn url_token(client: &InferenceClient, url: &str) -> (TokenMode, bool) {
+    match &client.inner.http.settings().token {
         Some(t) => (TokenMode::Explicit(t.clone()), true),
         None if is_endpoint_host(url) => (TokenMode::Auto, true),
         None => (TokenMode::Never, false),
@@ -163,7 +150,7 @@ pub(crate) async fn resolve(
             .filter(|c| !is_url(c))
             .unwrap_or("dummy")
             .to_owned();
-        let (token, trust_origin) = url_token(client, m, &url);
+        let (token, trust_origin) = url_token(client, &url);
         // The client's own URL model was parsed when the client was built.
         let parsed = if chat || inner.model.as_deref() != Some(m) {
             None
