@@ -71,12 +71,12 @@ impl std::fmt::Debug for LargeFolderOptions {
 impl LargeFolderOptions {
     /// Allow patterns.
     pub fn allow_patterns<I: IntoIterator<Item = S>, S: Into<String>>(mut self, p: I) -> Self {
-        self.allow_patterns = Some(p.into_iter().map(Into::into).collect());
+        self.allow_patterns = Some(super::upload::strings(p));
         self
     }
     /// Ignore patterns.
     pub fn ignore_patterns<I: IntoIterator<Item = S>, S: Into<String>>(mut self, p: I) -> Self {
-        self.ignore_patterns = p.into_iter().map(Into::into).collect();
+        self.ignore_patterns = super::upload::strings(p);
         self
     }
     /// Files hashed and uploaded at the same time.

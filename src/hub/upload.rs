@@ -109,7 +109,8 @@ impl std::fmt::Debug for UploadFolderOptions {
     }
 }
 
-fn strings<I: IntoIterator<Item = S>, S: Into<String>>(it: I) -> Vec<String> {
+/// The items of `it` as owned strings.
+pub(crate) fn strings<I: IntoIterator<Item = S>, S: Into<String>>(it: I) -> Vec<String> {
     it.into_iter().map(Into::into).collect()
 }
 

@@ -12,8 +12,9 @@ pub mod serve;
 pub mod upload;
 pub mod upload_large_folder;
 
-use hfkit::blocking::HubClient;
-use hfkit::{Result, Settings};
+use hfkit::blocking::{ApiRepo, HubClient};
+use hfkit::hub::repos::CreateRepo;
+use hfkit::{RepoType, Result, Settings};
 
 /// Options shared by commands that talk to the Hub.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -33,4 +34,33 @@ pub fn client(token: Option<&str>, cache_dir: Option<&std::path::Path>) -> Resul
         b = b.cache_dir(d);
     }
     HubClient::from_settings(b.build()?)
+}
+
+/// The repository an upload command writes to: created when missing (`private` then; a Space
+/// as a Gradio one), at `revision` unless that is `main`, the branch created from `main` first
+/// when `create_branch`.
+pub fn upload_target(
+    hub: &HubClient,
+    repo_id: &str,
+    repo_type: RepoType,
+    private: bool,
+    revision: Option<&str>,
+    create_branch: bool,
+) -> Result<ApiRepo> {
+    let mut create = CreateRepo::new(repo_id).repo_type(repo_type).exist_ok(true);
+    if private {
+        create = create.private(true);
+    }
+    if repo_type == RepoType::Space {
+        create = create.space_sdk("gradio");
+    }
+    hub.create_repo(create)?;
+    let mut repo = hub.typed(repo_id, repo_type);
+    if let Some(rev) = revision.filter(|r| *r != "main") {
+        if create_branch {
+            repo.create_branch(rev, None, true)?;
+        }
+        repo = repo.revision(rev);
+    }
+    Ok(repo)
 }

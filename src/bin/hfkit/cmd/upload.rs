@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use hfkit::hub::repos::CreateRepo;
 use hfkit::hub::upload::{UploadFolderOptions, UploadOptions};
 use hfkit::{Error, RepoType, Result};
 
@@ -59,23 +58,15 @@ pub fn run(a: Args) -> Result<()> {
         Error::InvalidInput(format!("cannot upload {}: {e}", a.local_path.display()))
     })?;
     let hub = super::client(a.token.as_deref(), None)?;
-    let mut create = CreateRepo::new(a.repo_id.clone())
-        .repo_type(repo_type)
-        .exist_ok(true);
-    if a.private {
-        create = create.private(true);
-    }
-    if repo_type == RepoType::Space {
-        create = create.space_sdk("gradio");
-    }
-    hub.create_repo(create)?;
-    let mut repo = hub.typed(a.repo_id.clone(), repo_type);
-    if let Some(rev) = a.revision.as_deref().filter(|r| *r != "main") {
-        if !a.create_pr {
-            repo.create_branch(rev, None, true)?;
-        }
-        repo = repo.revision(rev);
-    }
+    // A pull request starts from the branch as it is: it is not created.
+    let repo = super::upload_target(
+        &hub,
+        &a.repo_id,
+        repo_type,
+        a.private,
+        a.revision.as_deref(),
+        !a.create_pr,
+    )?;
     let bars = progress::bars(a.quiet, hub.settings().progress_bars());
     let info = if meta.is_file() {
         if !a.include.is_empty() || !a.exclude.is_empty() || !a.delete.is_empty() {

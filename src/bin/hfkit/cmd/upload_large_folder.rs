@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use hfkit::hub::large_folder::LargeFolderOptions;
-use hfkit::hub::repos::CreateRepo;
 use hfkit::{Error, RepoType, Result};
 
 use crate::progress;
@@ -55,21 +54,14 @@ pub fn run(a: Args) -> Result<()> {
         )));
     }
     let hub = super::client(a.token.as_deref(), None)?;
-    let mut create = CreateRepo::new(a.repo_id.clone())
-        .repo_type(repo_type)
-        .exist_ok(true);
-    if a.private {
-        create = create.private(true);
-    }
-    if repo_type == RepoType::Space {
-        create = create.space_sdk("gradio");
-    }
-    hub.create_repo(create)?;
-    let mut repo = hub.typed(a.repo_id.clone(), repo_type);
-    if let Some(rev) = a.revision.as_deref().filter(|r| *r != "main") {
-        repo.create_branch(rev, None, true)?;
-        repo = repo.revision(rev);
-    }
+    let repo = super::upload_target(
+        &hub,
+        &a.repo_id,
+        repo_type,
+        a.private,
+        a.revision.as_deref(),
+        true,
+    )?;
     let mut opts = LargeFolderOptions {
         allow_patterns: (!a.include.is_empty()).then_some(a.include),
         ignore_patterns: a.exclude,
